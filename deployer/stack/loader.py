@@ -1,0 +1,337 @@
+"""Read a stack file into plain data while remembering where every node came from.
+
+PyYAML's composer gives us a node graph with source marks; we build the Python values from it
+ourselves instead of using a constructor, because that lets us:
+
+* refuse every tag that would build an object (only the YAML core types exist here);
+* report duplicate keys, which PyYAML silently lets the last one win;
+* expand anchors and aliases with a bound, so an alias bomb is refused, not expanded;
+* resolve plain scalars by the YAML 1.2 core schema: `yes`, `on`, `00:15:00` stay strings
+  (YAML 1.1 would make them a boolean and the integer 900, which breaks Azure durations);
+* record the line and column of every key and value for diagnostics.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from deployer.errors import Diagnostic, StackError
+
+# A stack describing thousands of pools is a few MB; anything far bigger is a mistake
+# (a log file, a binary) and reading it would only waste the user's time.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+# Values built from the node graph, aliases counted every time they are expanded.
+# A 1,000-pool stack builds about 60,000; a billion-laughs file would build 10**9.
+MAX_EXPANDED_NODES = 1_000_000
+
+PathKey = tuple[str | int, ...]
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_INT_OCT = re.compile(r"^0o[0-7]+$")
+_INT_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+_CORE = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class SourceMap:
+    """Where each value (and each mapping key) of a loaded document starts in its file."""
+
+    file: str
+    values: dict[PathKey, Position] = field(default_factory=dict)
+    keys: dict[PathKey, Position] = field(default_factory=dict)
+
+    def value(self, path: PathKey) -> Position:
+        """The position of the value at `path`, or of its nearest ancestor that has one."""
+        return self._nearest(self.values, path)
+
+    def key(self, path: PathKey) -> Position:
+        """The position of the key naming `path` (falls back to the value's position)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self.value(path)
+
+    def _nearest(self, table: dict[PathKey, Position], path: PathKey) -> Position:
+        while path:
+            if path in table:
+                return table[path]
+            path = path[:-1]
+        return table.get((), Position(1, 1))
+
+
+@dataclass
+class LoadedDocument:
+    data: Any
+    source: SourceMap
+    text: str
+
+    def position_inside(self, path: PathKey, line: int, column: int) -> Position:
+        """Map a 1-based (line, column) inside a string value to its place in the file.
+
+        Used for errors inside embedded languages (autoscale formulas): a block scalar (`|`)
+        keeps lines one to one at the block's indentation; a quoted or plain scalar starts at
+        its own column. Folded scalars (`>`) join lines, so we point at the value's first line.
+        """
+        start = self.source.value(path)
+        lines = self.text.splitlines()
+        if not 0 < start.line <= len(lines):
+            return start
+        first = lines[start.line - 1]
+        indicator = first[start.column - 1 : start.column]
+        if indicator in ("|", ">"):
+            content = [text for text in lines[start.line :] if text.strip()]
+            indent = len(content[0]) - len(content[0].lstrip(" ")) if content else 0
+            if indicator == ">":
+                return Position(start.line + 1, indent + 1)
+            return Position(start.line + line, indent + column)
+        quote = 1 if indicator in ("'", '"') else 0
+        if line == 1:
+            return Position(start.line, start.column + quote + column - 1)
+        return Position(start.line + line - 1, column)
+
+
+def format_path(path: PathKey) -> str:
+    """`('batchAccounts', 'main', 'pools', 'p1', 'tasks', 0)` → `batchAccounts.main.pools.p1.tasks[0]`."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def read_stack_text(path: Path, display: str | None = None) -> str:
+    """Read a stack file as UTF-8 text, turning every way this can fail into a diagnostic."""
+    name = display or str(path)
+    try:
+        if path.is_dir():
+            raise _fail(name, "is a directory; give the path of a stack file (.yaml) inside it")
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _fail(
+                name,
+                f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit for a "
+                "stack; split it or check that this is the right file",
+            )
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _fail(name, "no such file") from None
+    except PermissionError:
+        raise _fail(name, "permission denied while reading the file") from None
+    except OSError as exc:
+        raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise StackError(
+            [
+                Diagnostic(
+                    name,
+                    line,
+                    column,
+                    f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+                )
+            ]
+        ) from None
+
+
+def load_stack_file(path: Path, display: str | None = None) -> LoadedDocument:
+    name = display or str(path)
+    return load_yaml_text(read_stack_text(path, name), name)
+
+
+def load_yaml_text(text: str, file: str) -> LoadedDocument:
+    """Parse YAML text into plain data plus a source map; raise StackError on any problem."""
+    if not text.strip() or _only_comments(text):
+        raise _fail(file, "the file is empty; a stack needs at least `stack:` and `target:`", line=1, column=1)
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        loader = loader_cls(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(file, exc) from None
+    except yaml.YAMLError as exc:  # errors without a mark (rare: reader errors)
+        raise _fail(file, f"not valid YAML: {exc}") from None
+    if root is None:
+        raise _fail(file, "the file is empty; a stack needs at least `stack:` and `target:`", line=1, column=1)
+    _refuse_alias_bombs(root, file)
+    builder = _Builder(file)
+    data = builder.build(root, ())
+    if builder.diagnostics:
+        raise StackError(builder.diagnostics)
+    return LoadedDocument(data=data, source=builder.source, text=text)
+
+
+def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
+    """Measure what aliases would expand to before expanding anything (memoized over the DAG)."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if isinstance(node, yaml.ScalarNode):
+            return 1
+        if key in visiting:
+            return 1  # recursive alias: the builder reports it with its position
+        visiting.add(key)
+        children = node.value if isinstance(node, yaml.SequenceNode) else [v for _, v in node.value]
+        total = 1 + sum(size(child) for child in children)
+        visiting.discard(key)
+        sizes[key] = total
+        return total
+
+    total = size(root)
+    if total <= MAX_EXPANDED_NODES:
+        return
+    node = root
+    while True:  # walk down to where the explosion starts, to point the user at it
+        children = node.value if isinstance(node, yaml.SequenceNode) else [v for _, v in node.value]
+        big = [c for c in children if sizes.get(id(c), 1) > MAX_EXPANDED_NODES]
+        if not big:
+            break
+        node = big[0]
+    mark = node.start_mark
+    raise StackError(
+        [
+            Diagnostic(
+                file,
+                mark.line + 1,
+                mark.column + 1,
+                f"anchors and aliases here expand to {total:,} values, over the limit of "
+                f"{MAX_EXPANDED_NODES:,} (an alias bomb?); write the values out or nest fewer aliases",
+            )
+        ]
+    )
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def _fail(file: str, message: str, line: int = 0, column: int = 0) -> StackError:
+    return StackError([Diagnostic(file, line, column, message)])
+
+
+def _yaml_error(file: str, exc: yaml.MarkedYAMLError) -> StackError:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    problem = exc.problem or "invalid YAML"
+    if "'\\t'" in problem or "tab" in problem.lower():
+        message = "tab character in indentation; YAML indents with spaces only"
+    elif exc.context and "found undefined alias" in str(exc.context) or "undefined alias" in problem:
+        message = f"YAML {exc.context or ''} {problem}".strip()
+    else:
+        context = f"{exc.context}: " if exc.context else ""
+        message = f"invalid YAML: {context}{problem}"
+    return StackError([Diagnostic(file, line, column, message)])
+
+
+class _Builder:
+    """Turns a composed node graph into dicts, lists and scalars with a bounded expansion."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.source = SourceMap(file)
+        self.diagnostics: list[Diagnostic] = []
+        self.active: set[int] = set()
+
+    def _error(self, node: yaml.Node, message: str, path: PathKey) -> None:
+        mark = node.start_mark
+        self.diagnostics.append(
+            Diagnostic(self.file, mark.line + 1, mark.column + 1, message, format_path(path))
+        )
+
+    def build(self, node: yaml.Node, path: PathKey) -> Any:
+        if node.tag not in _ALLOWED_TAGS:
+            self._error(
+                node,
+                f"tag {node.tag!r} is not allowed in a stack; only plain YAML values "
+                "(mappings, lists, strings, numbers, booleans, null) are",
+                path,
+            )
+            return None
+        self.source.values.setdefault(path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node, path)
+        if id(node) in self.active:
+            self._error(node, "an alias refers to the node that contains it (a recursive alias)", path)
+            return None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
+            return self._mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def _mapping(self, node: yaml.MappingNode, path: PathKey) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == f"{_CORE}merge":
+                self._error(key_node, "merge keys (`<<:`) are not supported; write the keys out", path)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self._error(key_node, "a mapping key must be a plain string", path)
+                continue
+            key = str(key_node.value)  # keys are names: `6.1:` is the version "6.1", not a float
+            child: PathKey = (*path, key)
+            if key in result:
+                first = self.source.keys.get(child)
+                where = f" (first defined at line {first.line})" if first else ""
+                self._error(key_node, f"duplicate key {key!r}{where}", child)
+                continue
+            self.source.keys[child] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            result[key] = self.build(value_node, child)
+        return result
+
+    def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
+        value: str = node.value
+        tag = node.tag
+        if tag in (f"{_CORE}str", f"{_CORE}timestamp"):
+            return value  # dates stay text: Azure takes ISO-8601 strings
+        # Anything else PyYAML resolved by YAML 1.1 rules (or an explicit !!int on a quoted
+        # scalar): re-resolve by the YAML 1.2 core schema.
+        if _NULL.match(value):
+            return None
+        if value in _BOOL:
+            return _BOOL[value]
+        if _INT.match(value):
+            return int(value)
+        if _INT_OCT.match(value):
+            return int(value[2:], 8)
+        if _INT_HEX.match(value):
+            return int(value[2:], 16)
+        if _FLOAT.match(value):
+            return float(value)
+        if _INF.match(value):
+            return float("-inf") if value.startswith("-") else float("inf")
+        if _NAN.match(value):
+            return float("nan")
+        if node.style:  # quoted with an explicit tag, e.g. !!int "x" (plain style is None or '')
+            self._error(node, f"{value!r} is not a valid {tag.rsplit(':', 1)[1]}", path)
+        return value

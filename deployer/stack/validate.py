@@ -1,0 +1,40 @@
+"""`deploy validate`: load a stack, check it against the schema, then run the semantic checks.
+
+Both stages run on every file so one run reports every error; the semantic checks are written
+to tolerate a document the schema rejected. Nothing here touches the network or an Azure SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from deployer.errors import Diagnostic, StackError
+from deployer.stack.checks import run_checks
+from deployer.stack.loader import LoadedDocument, load_stack_file
+from deployer.stack.schema import check_schema
+
+
+@dataclass
+class ValidationResult:
+    file: str
+    diagnostics: list[Diagnostic]
+    document: LoadedDocument | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def validate_file(path: Path, display: str | None = None) -> ValidationResult:
+    name = display or str(path)
+    try:
+        doc = load_stack_file(path, name)
+    except StackError as exc:
+        return ValidationResult(name, list(exc.diagnostics))
+    return validate_document(doc, path.parent)
+
+
+def validate_document(doc: LoadedDocument, base_dir: Path) -> ValidationResult:
+    diagnostics = check_schema(doc) + run_checks(doc, base_dir)
+    return ValidationResult(doc.source.file, sorted(diagnostics), doc)
