@@ -172,7 +172,7 @@ def load_yaml_text(text: str, file: str) -> LoadedDocument:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(file, exc) from None
+        raise _yaml_error(file, text, exc) from None
     except yaml.YAMLError as exc:  # errors without a mark (rare: reader errors)
         raise _fail(file, f"not valid YAML: {exc}") from None
     if root is None:
@@ -237,11 +237,16 @@ def _fail(file: str, message: str, line: int = 0, column: int = 0) -> StackError
     return StackError([Diagnostic(file, line, column, message)])
 
 
-def _yaml_error(file: str, exc: yaml.MarkedYAMLError) -> StackError:
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column : column + 1] if line < len(lines) else ""
+
+
+def _yaml_error(file: str, text: str, exc: yaml.MarkedYAMLError) -> StackError:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     problem = exc.problem or "invalid YAML"
-    if "'\\t'" in problem or "tab" in problem.lower():
+    if mark is not None and _char_at(text, mark.line, mark.column) == "\t" or "'\\t'" in problem:
         message = "tab character in indentation; YAML indents with spaces only"
     elif exc.context and "found undefined alias" in str(exc.context) or "undefined alias" in problem:
         message = f"YAML {exc.context or ''} {problem}".strip()
@@ -332,6 +337,14 @@ class _Builder:
             return float("-inf") if value.startswith("-") else float("inf")
         if _NAN.match(value):
             return float("nan")
-        if node.style:  # quoted with an explicit tag, e.g. !!int "x" (plain style is None or '')
+        if node.style or _implicit_tag(value) != tag:  # an explicit tag the value does not fit
             self._error(node, f"{value!r} is not a valid {tag.rsplit(':', 1)[1]}", path)
         return value
+
+
+_RESOLVER = yaml.resolver.Resolver()
+
+
+def _implicit_tag(value: str) -> str:
+    """The tag PyYAML's YAML 1.1 resolver gives a plain scalar: tells implicit from explicit tags."""
+    return str(_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)))

@@ -36,5 +36,9 @@ def validate_file(path: Path, display: str | None = None) -> ValidationResult:
 
 
 def validate_document(doc: LoadedDocument, base_dir: Path) -> ValidationResult:
-    diagnostics = check_schema(doc) + run_checks(doc, base_dir)
-    return ValidationResult(doc.source.file, sorted(diagnostics), doc)
+    semantic = run_checks(doc, base_dir)
+    # Where a semantic check and the schema flag the same spot (a name's pattern, say), the
+    # semantic message explains the rule in words; the schema's regex adds nothing.
+    flagged = {(d.line, d.column) for d in semantic}
+    structural = [d for d in check_schema(doc) if (d.line, d.column) not in flagged]
+    return ValidationResult(doc.source.file, sorted(structural + semantic), doc)

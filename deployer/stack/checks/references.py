@@ -33,7 +33,7 @@ def check(view: StackView) -> None:
 
 
 def _missing(view: StackView, path: PathKey, what: str, name: object, known: list[str], where: str) -> None:
-    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)  # short ids: p1 ~ p2
     if close:
         hint = f"; did you mean {close[0]!r}?"
     elif known:

@@ -1,0 +1,254 @@
+"""The emulator's state: JSON documents in SQLite, keyed by (kind, key), grouped by parent.
+
+    store = Store(resolve_data_dir())                       # DEPLOY_LOCAL_DIR or ./.deploy
+    doc = store.put("storageAccount", key, body, parent=group_key)   # new etag on every write
+    store.get("storageAccount", key)         -> Doc | None
+    store.list("storageAccount", parent=group_key)          # one query, ordered by key
+    store.list("storageAccount", prefix="/subscriptions/s/")  # every key under a prefix
+    store.delete("storageAccount", key)      -> bool
+    store.update("pool", key, lambda body: {**body, "x": 1})  # read-modify-write, atomic
+
+Optimistic concurrency: `put`/`delete` take `expect=` — the etag the caller read (or ABSENT for
+"must not exist yet"); if the stored document moved on, `StaleWrite` is raised. For multi-step
+changes, `with store.transaction():` runs everything in one IMMEDIATE transaction (serialised
+against every other writer, in this process or another one).
+
+Documents may carry a binary payload (`data=`, e.g. blob content), read with `read_data`.
+A `put` without `data` keeps the stored payload.
+
+Connections: one per thread (and per process: a forked child opens its own); WAL journal and a
+busy timeout, so the served and the embedded emulator can share one data directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import clock, etag
+
+DB_NAME = "emulator.sqlite3"
+ABSENT = "\x00absent"  # `expect=ABSENT`: the document must not exist
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    kind    TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    parent  TEXT NOT NULL DEFAULT '',
+    etag    TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL,
+    body    TEXT NOT NULL,
+    data    BLOB,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS docs_by_parent ON docs (kind, parent, key);
+CREATE INDEX IF NOT EXISTS docs_by_key ON docs (key);
+"""
+
+# Connections inherited across fork() are never closed by the child (closing them could
+# disturb the parent's locks); they are parked here instead.
+_abandoned: list[sqlite3.Connection] = []
+
+
+def resolve_data_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: the argument, else DEPLOY_LOCAL_DIR, else ./.deploy (created)."""
+    if data_dir is None:
+        data_dir = os.environ.get("DEPLOY_LOCAL_DIR") or Path.cwd() / ".deploy"
+    path = Path(data_dir).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class StaleWrite(Exception):  # noqa: N818
+    """`expect=` did not hold: the document changed (or appeared, or vanished) since it was read."""
+
+    def __init__(self, kind: str, key: str, current: str | None) -> None:
+        super().__init__(f"{kind} {key}: stored etag is {current or 'absent'}")
+        self.kind, self.key, self.current = kind, key, current
+
+
+@dataclass(frozen=True)
+class Doc:
+    kind: str
+    key: str
+    parent: str
+    etag: str  # bare token, see core.etag for renderings
+    created: float  # epoch seconds (emulator clock)
+    updated: float
+    body: dict[str, Any]
+
+
+class Store:
+    def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
+        self.data_dir = resolve_data_dir(data_dir)
+        self.path = self.data_dir / DB_NAME
+        self._local = threading.local()
+        self._init_lock = threading.Lock()
+        self._initialised = False
+
+    # -- connections ----------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid():
+            return conn
+        if conn is not None:
+            _abandoned.append(conn)
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        self._retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = NORMAL")
+        local.conn, local.pid, local.depth = conn, os.getpid(), 0
+        if not self._initialised:
+            with self._init_lock:
+                if not self._initialised:
+                    self._retry_locked(lambda: conn.executescript(_SCHEMA))
+                    self._initialised = True
+        return conn
+
+    @staticmethod
+    def _retry_locked(fn: Callable[[], Any]) -> Any:
+        for attempt in range(200):
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == 199:
+                    raise
+                time.sleep(0.01)
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            conn.close()
+        self._local.conn = None
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """One IMMEDIATE transaction (nestable: inner blocks join the outer one)."""
+        conn = self._conn()
+        local = self._local
+        if local.depth:
+            local.depth += 1
+            try:
+                yield self
+            finally:
+                local.depth -= 1
+            return
+        self._retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"))
+        local.depth = 1
+        try:
+            yield self
+        except BaseException:
+            local.depth = 0
+            conn.execute("ROLLBACK")
+            raise
+        local.depth = 0
+        conn.execute("COMMIT")
+
+    # -- reads ----------------------------------------------------------------------------
+    @staticmethod
+    def _doc(row: tuple[Any, ...]) -> Doc:
+        kind, key, parent, tag, created, updated, body = row
+        return Doc(kind, key, parent, tag, created, updated, json.loads(body))
+
+    _COLS = "kind, key, parent, etag, created, updated, body"
+
+    def get(self, kind: str, key: str) -> Doc | None:
+        row = self._conn().execute(f"SELECT {self._COLS} FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return self._doc(row) if row else None
+
+    def list(self, kind: str, *, parent: str | None = None, prefix: str | None = None) -> list[Doc]:
+        """Documents of a kind, ordered by key: all, those of one parent, or keys under a prefix."""
+        sql = f"SELECT {self._COLS} FROM docs WHERE kind = ?"
+        args: list[Any] = [kind]
+        if parent is not None:
+            sql += " AND parent = ?"
+            args.append(parent)
+        if prefix is not None:
+            sql += " AND key >= ? AND key < ?"
+            args += [prefix, prefix + "\U0010ffff"]
+        rows = self._conn().execute(sql + " ORDER BY key", args).fetchall()
+        return [self._doc(r) for r in rows]
+
+    def read_data(self, kind: str, key: str) -> bytes | None:
+        row = self._conn().execute("SELECT data FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    # -- writes ---------------------------------------------------------------------------
+    def _check(self, kind: str, key: str, expect: str | None) -> Doc | None:
+        current = self.get(kind, key)
+        if expect is not None:
+            if expect == ABSENT:
+                if current is not None:
+                    raise StaleWrite(kind, key, current.etag)
+            elif current is None or etag.strip(expect) != current.etag:
+                raise StaleWrite(kind, key, current.etag if current else None)
+        return current
+
+    def put(
+        self,
+        kind: str,
+        key: str,
+        body: dict[str, Any],
+        *,
+        parent: str = "",
+        data: bytes | None = None,
+        expect: str | None = None,
+    ) -> Doc:
+        """Create or replace a document; returns it with its new etag and timestamps."""
+        text = json.dumps(body, separators=(",", ":"))
+        with self.transaction():
+            current = self._check(kind, key, expect)
+            now = clock.now()
+            tag = etag.new()
+            created = current.created if current else now
+            conn = self._conn()
+            if data is None and current is not None:
+                conn.execute(
+                    "UPDATE docs SET parent = ?, etag = ?, updated = ?, body = ? WHERE kind = ? AND key = ?",
+                    (parent, tag, now, text, kind, key),
+                )
+            else:
+                conn.execute(
+                    "INSERT OR REPLACE INTO docs (kind, key, parent, etag, created, updated, body, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (kind, key, parent, tag, created, now, text, data),
+                )
+        return Doc(kind, key, parent, tag, created, now, json.loads(text))
+
+    def update(
+        self, kind: str, key: str, change: Callable[[dict[str, Any]], dict[str, Any]], *, expect: str | None = None
+    ) -> Doc | None:
+        """Atomically replace a document's body with `change(body)`; None if it does not exist."""
+        with self.transaction():
+            current = self._check(kind, key, expect)
+            if current is None:
+                return None
+            return self.put(kind, key, change(current.body), parent=current.parent)
+
+    def delete(self, kind: str, key: str, *, expect: str | None = None) -> bool:
+        with self.transaction():
+            self._check(kind, key, expect)
+            cur = self._conn().execute("DELETE FROM docs WHERE kind = ? AND key = ?", (kind, key))
+            return cur.rowcount > 0
+
+    def delete_prefix(self, prefix: str, kind: str | None = None) -> int:
+        """Delete every document (of every kind, or of `kind`) whose key starts with `prefix`."""
+        sql = "DELETE FROM docs WHERE key >= ? AND key < ?"
+        args: list[Any] = [prefix, prefix + "\U0010ffff"]
+        if kind is not None:
+            sql += " AND kind = ?"
+            args.append(kind)
+        with self.transaction():
+            return self._conn().execute(sql, args).rowcount

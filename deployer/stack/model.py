@@ -1,0 +1,178 @@
+"""The desired state of a validated stack: resources with addresses and dependencies.
+
+This is what the planner compares with live state. It keeps Azure's property names from the
+stack (specs are plain dicts) and resolves nothing that needs Azure: logical references stay
+logical and become dependencies, so the order of apply can be derived from the model alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from deployer.errors import Diagnostic, StackError
+from deployer.stack.validate import validate_file
+
+
+class Kind(str, Enum):
+    NETWORK = "network"
+    STORAGE_ACCOUNT = "storageAccount"
+    CONTAINER = "container"
+    FILE_SHARE = "fileShare"
+    BATCH_ACCOUNT = "batchAccount"
+    APPLICATION = "application"
+    POOL = "pool"
+    JOB = "job"
+    JOB_SCHEDULE = "jobSchedule"
+
+
+@dataclass(frozen=True, order=True)
+class Address:
+    """A resource's name in plans, errors and `--only`: `batchAccounts.main.pools.transcode`."""
+
+    parts: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return ".".join(self.parts)
+
+    @classmethod
+    def parse(cls, text: str) -> Address:
+        return cls(tuple(text.split(".")))
+
+    def child(self, *parts: str) -> Address:
+        return Address((*self.parts, *parts))
+
+    def contains(self, other: Address) -> bool:
+        return other.parts[: len(self.parts)] == self.parts
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str
+    subscription: str | None = None
+    resource_group: str | None = None
+    location: str | None = None
+    cloud: str = "AzureCloud"
+    endpoint: str | None = None
+    ca_file: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    address: Address
+    kind: Kind
+    name: str  # the Azure name (account name, pool id, share name...)
+    spec: dict[str, Any]
+    depends_on: tuple[Address, ...] = ()
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    file: str
+    base_dir: Path
+    target: Target
+    resources: tuple[DesiredResource, ...] = field(default_factory=tuple)
+
+    def get(self, address: Address | str) -> DesiredResource | None:
+        wanted = Address.parse(address) if isinstance(address, str) else address
+        return next((r for r in self.resources if r.address == wanted), None)
+
+    def of_kind(self, kind: Kind) -> Iterator[DesiredResource]:
+        return (r for r in self.resources if r.kind == kind)
+
+
+def load_stack(path: Path, display: str | None = None) -> Stack:
+    """Validate a stack file and build its model; raise StackError with every diagnostic."""
+    result = validate_file(path, display)
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    if errors or result.document is None:
+        raise StackError(errors or [Diagnostic(result.file, 0, 0, "the stack could not be read")])
+    return build_model(result.document.data, result.file, path.parent)
+
+
+def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
+    target = data["target"]
+    resources: list[DesiredResource] = []
+    networks = Address(("networks",))
+    for logical, spec in data.get("networks", {}).items():
+        resources.append(_resource(networks.child(logical), Kind.NETWORK, spec["name"], spec))
+    storage = Address(("storageAccounts",))
+    for logical, spec in data.get("storageAccounts", {}).items():
+        account = storage.child(logical)
+        resources.append(_resource(account, Kind.STORAGE_ACCOUNT, spec["name"], _without(spec, "containers", "fileShares")))
+        for entry in spec.get("containers", []):
+            container = entry if isinstance(entry, dict) else {"name": entry}
+            resources.append(_resource(account.child("containers", container["name"]), Kind.CONTAINER,
+                                       container["name"], container, (account,)))
+        for share, share_spec in spec.get("fileShares", {}).items():
+            resources.append(_resource(account.child("fileShares", share), Kind.FILE_SHARE, share,
+                                       share_spec or {}, (account,)))
+    batch = Address(("batchAccounts",))
+    for logical, spec in data.get("batchAccounts", {}).items():
+        resources.extend(_batch_account(batch.child(logical), spec))
+    return Stack(
+        name=data["stack"],
+        file=file,
+        base_dir=base_dir,
+        target=Target(
+            kind=target["kind"],
+            subscription=target.get("subscription"),
+            resource_group=target.get("resourceGroup"),
+            location=target.get("location"),
+            cloud=target.get("cloud", "AzureCloud"),
+            endpoint=target.get("endpoint"),
+            ca_file=target.get("caFile"),
+        ),
+        resources=tuple(resources),
+    )
+
+
+def _without(spec: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k not in keys}
+
+
+def _resource(address: Address, kind: Kind, name: str, spec: dict[str, Any],
+              depends_on: tuple[Address, ...] = ()) -> DesiredResource:
+    return DesiredResource(address, kind, name, spec, depends_on, bool(spec.get("protect", False)))
+
+
+def _batch_account(account: Address, spec: dict[str, Any]) -> Iterator[DesiredResource]:
+    auto = spec.get("autoStorage")
+    auto_name = auto.get("storageAccount") if isinstance(auto, dict) else auto
+    needs = (Address(("storageAccounts", auto_name)),) if auto_name else ()
+    yield _resource(account, Kind.BATCH_ACCOUNT, spec["name"],
+                    _without(spec, "applications", "pools", "jobs", "jobSchedules"), needs)
+    for app, app_spec in spec.get("applications", {}).items():
+        yield _resource(account.child("applications", app), Kind.APPLICATION, app, app_spec, (account,))
+    for pool_id, pool in spec.get("pools", {}).items():
+        yield _resource(account.child("pools", pool_id), Kind.POOL, pool_id, pool,
+                        (account, *_pool_dependencies(account, pool)))
+    for job_id, job in spec.get("jobs", {}).items():
+        yield _resource(account.child("jobs", job_id), Kind.JOB, job_id, job,
+                        (account, account.child("pools", job["pool"])))
+    for schedule_id, schedule in spec.get("jobSchedules", {}).items():
+        pool = schedule["jobSpecification"]["pool"]
+        yield _resource(account.child("jobSchedules", schedule_id), Kind.JOB_SCHEDULE, schedule_id, schedule,
+                        (account, account.child("pools", pool)))
+
+
+def _pool_dependencies(account: Address, pool: dict[str, Any]) -> Iterator[Address]:
+    subnet = pool.get("networkConfiguration", {}).get("subnet")
+    if isinstance(subnet, str):
+        yield Address(("networks", subnet.split(".", 1)[0]))
+    for mount in pool.get("mountConfiguration", []):
+        for config in mount.values():
+            storage = config.get("storage")
+            if storage and "share" in config:
+                yield Address(("storageAccounts", storage, "fileShares", config["share"]))
+            elif storage and "containerName" in config:
+                yield Address(("storageAccounts", storage, "containers", config["containerName"]))
+    for ref in pool.get("applicationPackages", []):
+        name = ref.get("application", "")
+        if not name.startswith("/"):
+            yield account.child("applications", name)

@@ -1,0 +1,101 @@
+"""The loader: plain data out, positions kept, and every malformed input refused cleanly."""
+
+from __future__ import annotations
+
+import pytest
+
+from deployer.errors import StackError
+from deployer.stack.loader import load_yaml_text
+
+
+def load(text: str):
+    return load_yaml_text(text, "s.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: yes", "yes"),  # YAML 1.1 would say True
+        ("a: on", "on"),
+        ("a: 00:15:00", "00:15:00"),  # YAML 1.1 would say 900
+        ("a: 1_000", "1_000"),
+        ("a: true", True),
+        ("a: False", False),
+        ("a: 12", 12),
+        ("a: -3", -3),
+        ("a: 0x1f", 31),
+        ("a: 1.5", 1.5),
+        ("a: 1e3", "1e3"),  # PyYAML keeps exponent-only numbers as text; so do we
+        ("a: ~", None),
+        ("a:", None),
+        ('a: "12"', "12"),
+        ("a: 2024-01-01", "2024-01-01"),
+        ("a: PT5M", "PT5M"),
+    ],
+)
+def test_scalars_follow_yaml_1_2_core_rules(text, expected):
+    assert load(text).data == {"a": expected}
+
+
+def test_keys_are_strings_as_written():
+    assert load('6.1: x\n"6.2": y\n7: z').data == {"6.1": "x", "6.2": "y", "7": "z"}
+
+
+def test_positions_of_keys_and_values():
+    doc = load("a:\n  b:\n    - x\n    - {c: 1}\n")
+    assert (doc.source.key(("a", "b")).line, doc.source.key(("a", "b")).column) == (2, 3)
+    assert (doc.source.value(("a", "b", 1, "c")).line, doc.source.value(("a", "b", 1, "c")).column) == (4, 11)
+    assert doc.source.value(("a", "b", 0)).line == 3
+
+
+def test_aliases_expand_within_bound():
+    assert load("a: &x [1, 2]\nb: *x").data == {"a": [1, 2], "b": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        ("a: 1\na: 2\n", 2, 1, "duplicate key 'a' (first defined at line 1)"),
+        ("a: !!python/object:os.system x\n", 1, 4, "tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
+        ("a: !custom x\n", 1, 4, "tag '!custom' is not allowed"),
+        ("a:\n\tb: 1\n", 2, 1, "tab character in indentation"),
+        ("a: [1, 2\n", 2, 1, "did not find expected ',' or ']'"),
+        ("a: &x\n  b: *x\n", 1, 4, "recursive alias"),
+        ("a: *nope\n", 1, 4, "found undefined alias"),
+        ("a: {b: 1\n", 2, 1, "did not find expected ',' or '}'"),
+        ("<<: {a: 1}\n", 1, 1, "merge keys"),
+        ("[a, b]: 1\n", 1, 1, "mapping key must be a plain string"),
+        ("# only a comment\n", 1, 1, "the file is empty"),
+        ("", 1, 1, "the file is empty"),
+        ("a: !!int x\n", 1, 4, "'x' is not a valid int"),
+    ],
+)
+def test_malformed_yaml(text, line, column, message):
+    with pytest.raises(StackError) as info:
+        load(text)
+    first = info.value.diagnostics[0]
+    assert message in first.message
+    assert (first.line, first.column) == (line, column)
+
+
+def test_alias_bomb_refused_quickly():
+    levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    names = "abcdefghi"
+    for prev, name in zip(names, names[1:], strict=False):
+        levels.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]")
+    with pytest.raises(StackError) as info:
+        load("\n".join(levels))
+    assert "alias bomb" in info.value.diagnostics[0].message
+    assert info.value.diagnostics[0].line > 1
+
+
+def test_position_inside_block_scalar():
+    doc = load("f: |\n  $a = 1;\n  $b = ;\n")
+    pos = doc.position_inside(("f",), 2, 6)
+    assert (pos.line, pos.column) == (3, 8)
+
+
+def test_position_inside_quoted_scalar():
+    doc = load('f: "$a = ;"\n')
+    pos = doc.position_inside(("f",), 1, 6)
+    assert (pos.line, pos.column) == (1, 10)
