@@ -104,7 +104,8 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
     storage = Address(("storageAccounts",))
     for logical, spec in data.get("storageAccounts", {}).items():
         account = storage.child(logical)
-        resources.append(_resource(account, Kind.STORAGE_ACCOUNT, spec["name"], _without(spec, "containers", "fileShares")))
+        account_spec = _without(spec, "containers", "fileShares")
+        resources.append(_resource(account, Kind.STORAGE_ACCOUNT, spec["name"], account_spec))
         for entry in spec.get("containers", []):
             container = entry if isinstance(entry, dict) else {"name": entry}
             resources.append(_resource(account.child("containers", container["name"]), Kind.CONTAINER,

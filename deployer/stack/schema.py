@@ -35,7 +35,16 @@ def _validator() -> Any:
     return Draft202012Validator(schema())
 
 
+@functools.cache
+def _fast_check() -> Any:
+    from deployer.stack.fastcheck import compile_schema
+
+    return compile_schema(schema())
+
+
 def check_schema(doc: LoadedDocument) -> list[Diagnostic]:
+    if _fast_check()(doc.data):
+        return []  # the common case; jsonschema below only to explain what is wrong
     diagnostics: list[Diagnostic] = []
     for error in _validator().iter_errors(doc.data):
         diagnostics.extend(_explain(error, doc))
@@ -71,11 +80,12 @@ def _explain(error: Any, doc: LoadedDocument) -> Iterator[Diagnostic]:
         for name in _unexpected_keys(instance, allowed, patterns):
             yield _at(doc, (*path, name), _unknown_key_message(name, allowed, path), key=True)
         return
-    if validator == "propertyNames":
-        # The key itself is bad (e.g. a pool id with a space); point at that key.
-        bad = error.instance
-        yield _at(doc, (*path, bad) if bad in (doc_get(doc.data, path) or {}) else path,
-                  custom or f"{bad!r} is not a valid name here: {_describe_constraint(error)}", key=True)
+    if "propertyNames" in error.schema_path:
+        # A bad key: jsonschema reports it at the parent map with the key as the instance.
+        parent = doc_get(doc.data, path)
+        at_key = (*path, instance) if isinstance(parent, dict) and instance in parent else path
+        rule = custom or (f"names must match {error.validator_value}" if validator == "pattern" else error.message)
+        yield _at(doc, at_key, f"{instance!r} is not a valid name here: {rule}", key=True)
         return
     if validator == "required":
         missing = [m for m in error.validator_value if m not in instance]
@@ -208,13 +218,6 @@ def _in_what(path: PathKey) -> str:
         return f" in {_CONTAINERS[path[-2]]} {path[-1]!r}"
     last = path[-1]
     return f" in {last!r}" if isinstance(last, str) else ""
-
-
-def _describe_constraint(error: Any) -> str:
-    sub = error.validator_value if isinstance(error.validator_value, dict) else {}
-    if "pattern" in sub:
-        return f"names must match {sub['pattern']}"
-    return error.message
 
 
 def _article(text: str) -> str:

@@ -6,7 +6,7 @@ import pytest
 
 from deployer.errors import StackError
 from deployer.stack.model import Address, Kind, load_stack
-from tests.unit.stacks import BASE, mutate
+from tests.unit.stacks import mutate
 
 
 def write(tmp_path, text):

@@ -27,6 +27,8 @@ CASES = [
      "unknown key 'vmsize' in pool 'p1'; did you mean 'vmSize'?"),
     ("misspelled top-level key", mutate("networks:\n", "network:\n"), 12, 1,
      "unknown key 'network' at the top level of the stack; did you mean 'networks'?"),
+    ("bad logical name", mutate("storageAccounts:\n  data:", "storageAccounts:\n  9data:"), 7, 3,
+     "'9data' is not a valid name here: logical names start with a letter"),
     ("bad target kind", mutate("kind: local", "kind: lokal"), 3, 9,
      "'lokal' is not one of azure, local, emulator; did you mean 'local'?"),
     ("missing stack name", mutate("stack: demo\n", ""), 1, 1,
@@ -50,9 +52,11 @@ CASES = [
      "storage account 'dta' is not defined in storageAccounts; did you mean 'data'?"),
     ("job's pool reference", mutate("pool: p1", "pool: p2"), 34, 15,
      "pool 'p2' is not defined in Batch account 'main'; did you mean 'p1'?"),
-    ("subnet reference", mutate(POOL_END, POOL_END + "        networkConfiguration: {subnet: hpc.nodez}\n"), 32, 40,
+    ("subnet reference", mutate(POOL_END, POOL_END + "        networkConfiguration: {subnet: hpc.nodez}\n"),
+     32, 40,
      "subnet 'nodez' is not defined in network 'hpc'; did you mean 'nodes'?"),
-    ("network reference", mutate(POOL_END, POOL_END + "        networkConfiguration: {subnet: hcp.nodes}\n"), 32, 40,
+    ("network reference", mutate(POOL_END, POOL_END + "        networkConfiguration: {subnet: hcp.nodes}\n"),
+     32, 40,
      "network 'hcp' is not defined in networks; did you mean 'hpc'?"),
     ("mount's share reference", mutate(POOL_END, POOL_END + """\
         mountConfiguration:
@@ -74,7 +78,8 @@ CASES = [
      "did you mean $TargetDedicatedNodes?"),
     ("fixed and auto scale together",
      mutate("          fixedScale: {targetDedicatedNodes: 1}\n",
-            "          fixedScale: {targetDedicatedNodes: 1}\n          autoScale: {formula: '$TargetDedicatedNodes = 1;'}\n"),
+            "          fixedScale: {targetDedicatedNodes: 1}\n"
+            "          autoScale: {formula: '$TargetDedicatedNodes = 1;'}\n"),
      30, 11, "give only one of fixedScale, autoScale"),
     ("task slots over the VM size's limit", mutate("taskSlotsPerNode: 2", "taskSlotsPerNode: 9"), 31, 27,
      "taskSlotsPerNode 9 is more than Standard_D2s_v3 allows: at most 8 (4 × 2 vCPUs, capped at 256)"),

@@ -34,6 +34,7 @@ _METHODS = ("GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OPTIONS", "MERGE")
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "batch-deployer-emulator"
+    wbufsize = 64 * 1024  # headers and body leave in one write (with TCP_NODELAY: no 40 ms stalls)
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the request log is requests.jsonl
@@ -164,6 +165,10 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         request.settimeout(IDLE_TIMEOUT)
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             tls = self.context.wrap_socket(request, server_side=True)
         except (OSError, ssl.SSLError):

@@ -22,7 +22,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import HttpResponse as LegacyHttpResponse
@@ -31,13 +31,13 @@ from azure.core.rest import HttpRequest as RestHttpRequest
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.core.utils import case_insensitive_dict
 
+from .. import EMBEDDED_BASE_URL
 from .errors import ConnectionDropped
 
-EMBEDDED_HOST = "localhost.emulator"
-"""Host of the embedded emulator. Never resolvable (a client that bypasses the transport fails
+EMBEDDED_HOST = urlsplit(EMBEDDED_BASE_URL).netloc
+"""Host of the embedded emulator: never resolvable (a client that bypasses the transport fails
 fast), https (bearer auth refuses http), and starting with `localhost` so azure-storage-blob reads
 the account name from the URL path exactly as it does for the served emulator on 127.0.0.1."""
-EMBEDDED_BASE_URL = f"https://{EMBEDDED_HOST}"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 DEFAULT_BLOCK_SIZE = 64 * 1024

@@ -1,0 +1,1 @@
+"""Microsoft.Resources: resource groups (PUT, GET, HEAD, PATCH, DELETE (long-running), list)."""
