@@ -12,6 +12,7 @@ import pytest
 from tests.unit.stacks import BASE, mutate, validate_text
 
 POOL_END = "        taskSlotsPerNode: 2\n"
+TASK_END = "            commandLine: echo two\n"
 AUTOSCALE = """\
         scaleSettings:
           autoScale:
@@ -88,11 +89,10 @@ CASES = [
      "canonical/0001-com-ubuntu-server-jammy/22_04-lts; use 'batch.node.ubuntu 22.04'"),
     ("duplicate task id", mutate("- id: t2", "- id: T1"), 38, 17,
      "duplicate task id 'T1' in job 'j1' (also tasks[0]); task ids must be unique within a job, ignoring case"),
-    ("task depends on unknown task", mutate("            commandLine: echo two\n",
-                                            "            commandLine: echo two\n            dependsOn: {taskIds: [t11]}\n"),
+    ("task depends on unknown task", mutate(TASK_END, TASK_END + "            dependsOn: {taskIds: [t11]}\n"),
      40, 35, "task 't11' is not defined in job 'j1'; did you mean 't1'?"),
-    ("dependencies without usesTaskDependencies", mutate("            commandLine: echo two\n",
-                                                          "            commandLine: echo two\n            dependsOn: {taskIds: [t1]}\n"),
+    ("dependencies without usesTaskDependencies",
+     mutate(TASK_END, TASK_END + "            dependsOn: {taskIds: [t1]}\n"),
      40, 13, "does not set `usesTaskDependencies: true`"),
     ("secret in clear text", mutate(POOL_END, POOL_END + """\
         mountConfiguration:
