@@ -51,7 +51,7 @@ def _node_agent(view: StackView, pool: Node) -> None:
     if not isinstance(image, dict) or not isinstance(agent, str):
         return
     publisher, offer, sku = (image.get(k) for k in ("publisher", "offer", "sku"))
-    if not all(isinstance(v, str) for v in (publisher, offer, sku)):
+    if not (isinstance(publisher, str) and isinstance(offer, str) and isinstance(sku, str)):
         return
     expected = catalog.expected_node_agents(publisher, offer, sku)
     if expected and agent.lower() not in {e.lower() for e in expected}:
