@@ -105,6 +105,7 @@ class Clients:
         self.data_dir = data_dir
         self.ca_file = ca_file
         self.app = app  # the embedded EmulatorApp, if any
+        self.transport = (options or {}).get("transport")  # the in-process transport, if any
         self._options = dict(options or {})
         self._blob_options = dict(blob_options if blob_options is not None else self._options)
         self._lock = threading.Lock()

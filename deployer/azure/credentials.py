@@ -36,7 +36,9 @@ class StaticTokenCredential:
         from azure.core.credentials import AccessTokenInfo
 
         now = int(time.time())
-        return AccessTokenInfo(self._token, now + self._lifetime, token_type="Bearer", refresh_on=now + self._lifetime // 2)
+        return AccessTokenInfo(
+            self._token, now + self._lifetime, token_type="Bearer", refresh_on=now + self._lifetime // 2
+        )
 
     def close(self) -> None:
         pass

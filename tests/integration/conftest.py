@@ -125,7 +125,9 @@ def start_emulator() -> Iterator[Callable[[str, Path], Emulator]]:
 
 
 @pytest.fixture(params=MODES)
-def emulator(request: pytest.FixtureRequest, data_dir: Path, start_emulator: Callable[[str, Path], Emulator]) -> Emulator:
+def emulator(
+    request: pytest.FixtureRequest, data_dir: Path, start_emulator: Callable[[str, Path], Emulator]
+) -> Emulator:
     return start_emulator(request.param, data_dir)
 
 

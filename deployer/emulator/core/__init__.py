@@ -8,7 +8,7 @@ parameters, and return a `Response` (or a dict, sent as 200 JSON).
 
 Example — a complete (tiny) service, `deployer/emulator/widgets/routes.py`:
 
-    from deployer.emulator.core import ApiError, Request, Response, Router, etag, ids
+    from deployer.emulator.core import Request, Response, Router, arm_resource_not_found, etag, ids
     from deployer.emulator.resources.models import require_group
 
     WIDGET = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Widgets/widgets/{name}"
@@ -28,7 +28,7 @@ Example — a complete (tiny) service, `deployer/emulator/widgets/routes.py`:
     def get_widget(req: Request, sub: str, rg: str, name: str) -> Response:
         doc = req.store.get("widget", ids.key_of(ids.arm_id(sub, rg, "Microsoft.Widgets", "widgets", name)))
         if doc is None:
-            raise ApiError(404, "ResourceNotFound", f"The Resource 'Microsoft.Widgets/widgets/{name}' ... not found.")
+            raise arm_resource_not_found("Microsoft.Widgets/widgets", name, rg)   # ARM's 404 envelope
         return Response.json(doc.body)
 
 The pieces (each module's docstring has the details):
@@ -39,7 +39,7 @@ The pieces (each module's docstring has the details):
             base_url, url(path, query), api_version, if_match, if_none_match, authorization)
             and Response (json(), empty(), xml(), or (status, bytes | iterable of bytes, headers)).
 - errors    ApiError(status, code, message, *, headers, details, target); renderers render_arm
-            (default), render_batch, render_storage_xml.
+            (default), render_batch, render_storage_xml; arm_resource_not_found(type, name, rg).
 - store     Store.get/list/put/update/delete/delete_prefix/read_data/transaction; Doc(kind, key,
             parent, etag, created, updated, body); StaleWrite; ABSENT; resolve_data_dir().
 - etag      new/bare/quoted/weak/strip/matches/if_match_ok/if_none_match_ok.
@@ -63,7 +63,7 @@ from __future__ import annotations
 
 from . import clock, etag, ids, lro, paging
 from .app import EmulatorApp, create_app
-from .errors import ApiError, ConnectionDropped, render_arm, render_batch, render_storage_xml
+from .errors import ApiError, ConnectionDropped, arm_resource_not_found, render_arm, render_batch, render_storage_xml
 from .messages import Headers, Request, Response
 from .routing import Route, Router
 from .store import ABSENT, Doc, StaleWrite, Store, resolve_data_dir
@@ -81,6 +81,7 @@ __all__ = [
     "Router",
     "StaleWrite",
     "Store",
+    "arm_resource_not_found",
     "clock",
     "create_app",
     "etag",

@@ -128,7 +128,9 @@ def _fault_error(name: str) -> ApiError:
         503: "ServiceUnavailable",
         504: "GatewayTimeout",
     }.get(status, "InjectedFault")
-    return ApiError(status, code, f"Fault injected by the emulator (DEPLOY_EMULATOR_FAULTS): {status}.", headers=headers)
+    return ApiError(
+        status, code, f"Fault injected by the emulator (DEPLOY_EMULATOR_FAULTS): {status}.", headers=headers
+    )
 
 
 def _reason(status: int) -> str:
@@ -185,7 +187,8 @@ class EmulatorApp:
 
     def _record_exception(self, req: Request, exc: BaseException) -> None:
         text = "".join(traceback.format_exception(exc))
-        log.error("unhandled exception in %s %s\n%s", req.method, req.path, text)
+        # One line on the logger (the served emulator shows it); the traceback only in the file.
+        log.info("500 for %s %s: %s: %s (see %s)", req.method, req.path, type(exc).__name__, exc, self._errors_path)
         try:
             with open(self._errors_path, "a", encoding="utf-8") as fh:
                 fh.write(f"{clock.iso()} {req.method} {req.path}\n{text}\n")
@@ -215,6 +218,9 @@ class EmulatorApp:
         start_response(f"{resp.status} {_reason(resp.status)}", list(resp.headers.items()))
         self._log(req, resp.status, started, fault)
         if req.method == "HEAD":
+            closer = getattr(resp.body, "close", None)
+            if callable(closer):
+                closer()
             return [b""]
         if isinstance(resp.body, bytes | bytearray):
             return [bytes(resp.body)]

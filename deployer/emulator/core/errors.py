@@ -99,6 +99,16 @@ def render_storage_xml(error: ApiError, request: Request | None = None) -> Respo
     return resp
 
 
+def arm_resource_not_found(resource_type: str, name: str, resource_group: str) -> ApiError:
+    """ARM's 404 for a missing resource, e.g. ("Microsoft.Storage/storageAccounts", "acct", "rg")."""
+    return ApiError(
+        404,
+        "ResourceNotFound",
+        f"The Resource '{resource_type}/{name}' under resource group '{resource_group}' was not found. "
+        "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+    )
+
+
 # -- errors the core itself raises ------------------------------------------------------------
 
 

@@ -68,9 +68,7 @@ def accepted(
         "doneAt": start + max(0.0, duration),
         "resultPath": result_path,
         "apiVersion": req.api_version or "",
-        "error": None
-        if error is None
-        else {"status": error.status, "code": error.code, "message": error.message},
+        "error": None if error is None else {"status": error.status, "code": error.code, "message": error.message},
     }
     req.store.put(KIND, op_id, record, parent=ids.key_of(ids.subscription_id(sub)))
     base = f"/subscriptions/{sub}/providers/{provider}/locations/{location}"

@@ -44,10 +44,10 @@ class Headers(MutableMapping[str, str]):
 class Response:
     """What a handler returns. `body` is bytes, or an iterable of bytes for streamed downloads.
 
-        Response.json({"id": ...}, status=201, headers={"ETag": etag.quoted(doc.etag)})
-        Response.empty(204)
-        Response.xml("<?xml ...>", status=200)
-        Response(200, iter_chunks(), {"Content-Length": str(size), "Content-Type": "..."})
+    Response.json({"id": ...}, status=201, headers={"ETag": etag.quoted(doc.etag)})
+    Response.empty(204)
+    Response.xml("<?xml ...>", status=200)
+    Response(200, iter_chunks(), {"Content-Length": str(size), "Content-Type": "..."})
     """
 
     __slots__ = ("status", "body", "headers")

@@ -254,7 +254,7 @@ def start_in_thread(
     server = _Server((host, port), app, ctx)
     actual_port = server.server_address[1]
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"emulator:{actual_port}", daemon=True
+        target=server.serve_forever, kwargs={"poll_interval": 0.01}, name=f"emulator:{actual_port}", daemon=True
     )
     thread.start()
     endpoint = f"https://{_public_host(host)}:{actual_port}"
@@ -263,14 +263,26 @@ def start_in_thread(
 
 def serve(port: int, data_dir: str | os.PathLike[str] | None = None, host: str = "127.0.0.1") -> None:
     """Run the served emulator until interrupted (blocking)."""
+    from deployer.errors import UsageError
+
     path = resolve_data_dir(data_dir)
     ctx, ca_file = _context(path, host)
     app = create_app(path)
-    server = _Server((host, port), app, ctx)
+    try:
+        server = _Server((host, port), app, ctx)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     actual_port = server.server_address[1]
     print(f"Emulator listening on https://{_public_host(host)}:{actual_port}", flush=True)
     print(f"CA file: {ca_file}", flush=True)
     print(f"Data directory: {path}", flush=True)
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("emulator: %(message)s"))
+    logger = logging.getLogger("deployer.emulator")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:

@@ -218,7 +218,9 @@ class EmulatorTransport(HttpTransport):  # type: ignore[type-arg]
         environ = self._environ(request, body)
         captured: dict[str, Any] = {}
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             captured["status"] = status
             captured["headers"] = headers
             return lambda data: None
@@ -231,9 +233,7 @@ class EmulatorTransport(HttpTransport):  # type: ignore[type-arg]
                 result = _prepend(first, iterator, result)
         except ConnectionDropped as exc:
             reset = ConnectionResetError(104, "Connection reset by peer")
-            raise ServiceResponseError(
-                f"('Connection aborted.', {reset!r})", error=reset
-            ) from exc
+            raise ServiceResponseError(f"('Connection aborted.', {reset!r})", error=reset) from exc
         code, _, reason = captured["status"].partition(" ")
         exchange = _Exchange(int(code), reason, captured["headers"], result)
         if isinstance(request, RestHttpRequest):

@@ -97,7 +97,7 @@ def create_or_update(store: Store, sub: str, rg: str, payload: Any) -> tuple[Doc
         current = get_group(store, sub, rg)
         if current is not None and current.body["location"] != location:
             raise errors.location_conflict(payload["location"], current.body["location"])
-        body = dict(current.body) if current else {"id": ids.group_id(sub, rg), "name": rg}
+        body: dict[str, Any] = dict(current.body) if current else {"id": ids.group_id(sub, rg), "name": rg}
         body["location"] = location
         body["tags"] = tags
         body["managedBy"] = payload.get("managedBy") or None
