@@ -1,0 +1,1424 @@
+"""Batch data-plane state: jobs, tasks and job schedules of each Batch account.
+
+Store layout (keys under the account's key, so they go with the account and its resource group;
+ids are case-insensitive and case-preserving, as the service's are):
+
+    batchJob          {account key}/jobs/{job id lower}            parent: account key
+    batchTask         {job key}/tasks/{task id lower}              parent: job key
+    batchJobSchedule  {account key}/jobschedules/{id lower}        parent: account key
+
+Pools, accounts, keys and quotas belong to batch_mgmt (`..batch_mgmt.models`); pools are only read.
+
+Time. Nothing runs in a thread; every document keeps timestamps and is *settled* when it is read
+or written (`settle_job`, `settle_schedule`): what became due since is written back (so ETags
+and lastModified move as the service's do), then the caller sees the result.
+- Job transitions take DEPLOY_EMULATOR_JOB_TRANSITION_SECONDS (default 1): deleting -> gone,
+  terminating -> completed, disabling -> disabled, enabling -> active (the same for schedules).
+  The SDK's `begin_*` pollers poll `get_job` until the transitional state is over.
+- Tasks: `active` when added. While the job is active and its pool (batch_mgmt's state) has nodes,
+  tasks are scheduled first-come first-served on the pool's task slots (nodes x taskSlotsPerNode,
+  capped by the job's maxParallelTasks; requiredSlots honoured): each starts TASK_START_DELAY
+  after it was queued (or when a slot frees up) and runs DEPLOY_EMULATOR_TASK_SECONDS (default 5),
+  then completes with exit code 0. Task dependencies and other jobs on the same pool are ignored.
+- A job with onAllTasksComplete=terminatejob completes (terminateReason AllTasksComplete) when all
+  its tasks have completed — at once if it has none, as Azure documents. A finite
+  constraints.maxWallClockTime completes it with MaxWallClockTimeExpiry.
+- Job schedules never create jobs; their executionInfo.nextRunTime follows the schedule, and they
+  complete at doNotRunAfter.
+"""
+
+from __future__ import annotations
+
+import copy
+import heapq
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..batch_mgmt import models as mgmt
+from ..core import ApiError, Doc, StaleWrite, Store, clock
+from ..core import etag as etags
+from . import errors, pools
+
+KIND_JOB = "batchJob"
+KIND_TASK = "batchTask"
+KIND_SCHEDULE = "batchJobSchedule"
+
+TRANSITION_ENV = "DEPLOY_EMULATOR_JOB_TRANSITION_SECONDS"
+DEFAULT_TRANSITION_SECONDS = 1.0
+TASK_ENV = "DEPLOY_EMULATOR_TASK_SECONDS"
+DEFAULT_TASK_SECONDS = 5.0
+TASK_START_DELAY = 0.5
+
+MAX_TASKS_PER_COLLECTION = 100
+INFINITE = "P10675199DT2H48M5.4775807S"  # TimeSpan.MaxValue, what the service reports for "no limit"
+_INFINITE_SECONDS = 10675199 * 86400.0
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_SCHEDULE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+JOB_CREATE_FIELDS = (
+    "displayName",
+    "usesTaskDependencies",
+    "priority",
+    "allowTaskPreemption",
+    "maxParallelTasks",
+    "constraints",
+    "jobManagerTask",
+    "jobPreparationTask",
+    "jobReleaseTask",
+    "commonEnvironmentSettings",
+    "poolInfo",
+    "onAllTasksComplete",
+    "onTaskFailure",
+    "networkConfiguration",
+    "metadata",
+)
+JOB_UPDATE_FIELDS = (
+    "priority",
+    "allowTaskPreemption",
+    "maxParallelTasks",
+    "constraints",
+    "poolInfo",
+    "onAllTasksComplete",
+    "metadata",
+    "networkConfiguration",
+)
+JOB_RENDER_ORDER = (
+    "priority",
+    "maxParallelTasks",
+    "allowTaskPreemption",
+    "usesTaskDependencies",
+    "constraints",
+    "jobManagerTask",
+    "jobPreparationTask",
+    "jobReleaseTask",
+    "commonEnvironmentSettings",
+    "poolInfo",
+)
+TASK_CREATE_FIELDS = (
+    "displayName",
+    "exitConditions",
+    "commandLine",
+    "containerSettings",
+    "resourceFiles",
+    "outputFiles",
+    "environmentSettings",
+    "affinityInfo",
+    "constraints",
+    "requiredSlots",
+    "userIdentity",
+    "multiInstanceSettings",
+    "dependsOn",
+    "applicationPackageReferences",
+)
+SPEC_FIELDS = (
+    "priority",
+    "allowTaskPreemption",
+    "maxParallelTasks",
+    "displayName",
+    "usesTaskDependencies",
+    "onAllTasksComplete",
+    "onTaskFailure",
+    "networkConfiguration",
+    "constraints",
+    "jobManagerTask",
+    "jobPreparationTask",
+    "jobReleaseTask",
+    "commonEnvironmentSettings",
+    "poolInfo",
+    "metadata",
+)
+
+_ALL_TASKS_COMPLETE = {"noaction", "terminatejob"}
+_TASK_FAILURE = {"noaction", "performexitoptionsjobaction"}
+_DISABLE_TASKS = {"requeue", "terminate", "wait"}
+
+
+def transition_seconds() -> float:
+    return _env_seconds(TRANSITION_ENV, DEFAULT_TRANSITION_SECONDS)
+
+
+def task_seconds() -> float:
+    return _env_seconds(TASK_ENV, DEFAULT_TASK_SECONDS)
+
+
+def _env_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else default
+    except ValueError:
+        return default
+
+
+# ==============================================================================================
+# keys, accounts, preconditions
+# ==============================================================================================
+
+
+def job_key(account: Doc, job_id: str) -> str:
+    return f"{account.key}/jobs/{job_id.lower()}"
+
+
+def task_key(job: Doc, task_id: str) -> str:
+    return f"{job.key}/tasks/{task_id.lower()}"
+
+
+def schedule_key(account: Doc, schedule_id: str) -> str:
+    return f"{account.key}/jobschedules/{schedule_id.lower()}"
+
+
+def account_name(account: Doc) -> str:
+    return str(account.body["name"])
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """The request's conditional headers (If-Match, If-None-Match, If-(Un)Modified-Since)."""
+
+    if_match: str | None = None
+    if_none_match: str | None = None
+    if_modified_since: float | None = None
+    if_unmodified_since: float | None = None
+
+    def _modified(self, doc: Doc) -> int:
+        return int(doc.body["meta"]["modified"])
+
+    def check_write(self, doc: Doc) -> None:
+        """412 ConditionNotMet unless every condition holds for the current document."""
+        if not etags.if_match_ok(self.if_match, doc.etag) or not etags.if_none_match_ok(self.if_none_match, doc.etag):
+            raise errors.condition_not_met()
+        if self.if_unmodified_since is not None and self._modified(doc) > self.if_unmodified_since:
+            raise errors.condition_not_met()
+        if self.if_modified_since is not None and self._modified(doc) <= self.if_modified_since:
+            raise errors.condition_not_met()
+
+    def not_modified(self, doc: Doc) -> bool:
+        """For reads: 412 when If-Match / If-Unmodified-Since fail; True (-> 304) when the client's copy is current."""
+        if not etags.if_match_ok(self.if_match, doc.etag):
+            raise errors.condition_not_met()
+        if self.if_unmodified_since is not None and self._modified(doc) > self.if_unmodified_since:
+            raise errors.condition_not_met()
+        if not etags.if_none_match_ok(self.if_none_match, doc.etag):
+            return True
+        return self.if_modified_since is not None and self._modified(doc) <= self.if_modified_since
+
+
+NO_CONDITIONS = Conditions()
+
+
+# ==============================================================================================
+# validation helpers
+# ==============================================================================================
+
+
+def _is_dict(v: Any) -> bool:
+    return isinstance(v, dict)
+
+
+def _require_object(payload: Any) -> dict[str, Any]:
+    if not _is_dict(payload):
+        raise errors.invalid_request_body("The request body must be a JSON object.")
+    return payload
+
+
+def _check_id(value: Any, prop: str = "id", pattern: re.Pattern[str] = _ID) -> str:
+    if value is None or value == "":
+        raise errors.missing_property(prop)
+    if not isinstance(value, str) or not pattern.match(value):
+        raise errors.invalid_property(
+            prop,
+            value,
+            "The id can contain any combination of alphanumeric characters including hyphens and "
+            "underscores, and cannot contain more than 64 characters.",
+        )
+    return value
+
+
+def _int(payload: dict[str, Any], prop: str, lo: int, hi: int, *, path: str | None = None) -> None:
+    if prop not in payload or payload[prop] is None:
+        return
+    v = payload[prop]
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise errors.invalid_property(path or prop, v, f"The value must be an integer between {lo} and {hi}.")
+
+
+def _enum(payload: dict[str, Any], prop: str, allowed: set[str], *, path: str | None = None) -> None:
+    if prop not in payload or payload[prop] is None:
+        return
+    v = payload[prop]
+    if not isinstance(v, str) or v.lower() not in allowed:
+        raise errors.invalid_property(path or prop, v, f"The value must be one of: {', '.join(sorted(allowed))}.")
+    payload[prop] = v.lower()
+
+
+def _pool_info(value: Any, path: str = "poolInfo") -> dict[str, Any]:
+    if not _is_dict(value) or not (value.get("poolId") or value.get("autoPoolSpecification")):
+        raise errors.missing_property(path)
+    if value.get("poolId") and value.get("autoPoolSpecification"):
+        raise errors.invalid_property(path, "", "poolId and autoPoolSpecification are mutually exclusive.")
+    if value.get("poolId") is not None and not isinstance(value["poolId"], str):
+        raise errors.invalid_property(f"{path}.poolId", value["poolId"], "The pool id must be a string.")
+    return copy.deepcopy(value)
+
+
+def _metadata(value: Any, path: str = "metadata") -> list[dict[str, str]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise errors.invalid_property(path, value, "metadata must be a list of name/value pairs.")
+    out = []
+    for item in value:
+        if not _is_dict(item) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise errors.invalid_property(path, item, "Every metadata item needs a non-empty name.")
+        out.append({"name": item["name"], "value": "" if item.get("value") is None else str(item["value"])})
+    return out or None
+
+
+def _job_constraints(value: Any, path: str = "constraints") -> dict[str, Any]:
+    c = dict(value) if _is_dict(value) else {}
+    _int(c, "maxTaskRetryCount", -1, 2**31 - 1, path=f"{path}.maxTaskRetryCount")
+    out = {
+        "maxWallClockTime": c.get("maxWallClockTime") or INFINITE,
+        "maxTaskRetryCount": c.get("maxTaskRetryCount") or 0,
+    }
+    if mgmt.parse_duration(out["maxWallClockTime"]) is None:
+        raise errors.invalid_property(
+            f"{path}.maxWallClockTime", out["maxWallClockTime"], "The value must be an ISO 8601 duration."
+        )
+    return out
+
+
+def _validate_job_fields(p: dict[str, Any], prefix: str = "") -> None:
+    _int(p, "priority", -1000, 1000, path=prefix + "priority")
+    if p.get("maxParallelTasks") is not None:
+        v = p["maxParallelTasks"]
+        if isinstance(v, bool) or not isinstance(v, int) or (v != -1 and v < 1):
+            raise errors.invalid_property(
+                prefix + "maxParallelTasks", v, "maxParallelTasks must be -1 (no limit) or greater than 0."
+            )
+    _enum(p, "onAllTasksComplete", _ALL_TASKS_COMPLETE, path=prefix + "onAllTasksComplete")
+    _enum(p, "onTaskFailure", _TASK_FAILURE, path=prefix + "onTaskFailure")
+    for flag in ("allowTaskPreemption", "usesTaskDependencies"):
+        if p.get(flag) is not None and not isinstance(p[flag], bool):
+            raise errors.invalid_property(prefix + flag, p[flag], "The value must be a boolean.")
+
+
+def _job_spec(payload: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A job's properties as the service stores them: defaults filled in, unknown fields dropped."""
+    p = {k: copy.deepcopy(payload[k]) for k in JOB_CREATE_FIELDS if payload.get(k) is not None}
+    _validate_job_fields(p, prefix)
+    p["poolInfo"] = _pool_info(payload.get("poolInfo"), prefix + "poolInfo")
+    p.setdefault("priority", 0)
+    p.setdefault("maxParallelTasks", -1)
+    p.setdefault("allowTaskPreemption", False)
+    p.setdefault("usesTaskDependencies", False)
+    p["constraints"] = _job_constraints(p.get("constraints"), prefix + "constraints")
+    p.setdefault("onAllTasksComplete", "noaction")
+    p.setdefault("onTaskFailure", "noaction")
+    md = _metadata(p.get("metadata"), prefix + "metadata")
+    if md is None:
+        p.pop("metadata", None)
+    else:
+        p["metadata"] = md
+    return p
+
+
+# ==============================================================================================
+# jobs: state
+# ==============================================================================================
+
+
+def _set_state(meta: dict[str, Any], state: str, at: float) -> None:
+    if meta.get("state") == state:
+        return
+    meta["prevState"], meta["prevStateTime"] = meta.get("state"), meta.get("stateTime")
+    meta["state"], meta["stateTime"] = state, at
+    meta["modified"] = max(meta.get("modified", at), at)
+
+
+def _complete(meta: dict[str, Any], at: float, reason: str) -> None:
+    _set_state(meta, "completed", at)
+    meta["endTime"] = at
+    meta["terminateReason"] = reason
+    meta["pending"] = None
+
+
+def _job_pool(store: Store, account: Doc, job_body: dict[str, Any], now: float) -> Doc | None:
+    pool_id = (job_body.get("poolInfo") or {}).get("poolId")
+    return mgmt.pool_of(store, account, pool_id, now) if pool_id else None
+
+
+@dataclass
+class _Planned:
+    start: float
+    end: float
+    node: int
+
+
+def _plan(store: Store, account: Doc, job: Doc, tasks: list[Doc], now: float) -> dict[str, _Planned]:
+    """When each queued (active) task starts and ends, if the job's pool has slots for it."""
+    meta = job.body["meta"]
+    if meta["state"] != "active":
+        return {}
+    pool = _job_pool(store, account, job.body, now)
+    if pool is None:
+        return {}
+    n_nodes, per_node, since = pools.capacity(pool, now)
+    slots = n_nodes * per_node
+    limit = job.body.get("maxParallelTasks", -1)
+    if limit and limit > 0:
+        slots = min(slots, limit)
+    if slots <= 0:
+        return {}
+    earliest = max(since, meta.get("schedulingSince") or meta["created"])
+    fill_pack = (
+        str(((mgmt.pool_properties(pool).get("taskSchedulingPolicy") or {}).get("nodeFillType")) or "").lower()
+        == "pack"
+    )
+
+    def node_of(slot: int) -> int:
+        return slot // per_node if fill_pack else slot % n_nodes
+
+    free: list[tuple[float, int]] = [(earliest, s) for s in range(slots)]
+    running = [t for t in tasks if t.body["meta"]["state"] == "running"]
+    busy_until = sorted((t.body["meta"].get("end") or now for t in running), reverse=True)
+    for i in range(min(len(busy_until), slots)):
+        free[i] = (max(earliest, busy_until[i]), free[i][1])
+    heapq.heapify(free)
+    queued = sorted(
+        (t for t in tasks if t.body["meta"]["state"] == "active"),
+        key=lambda t: (t.body["meta"].get("queued", t.body["meta"]["created"]), t.key),
+    )
+    run = task_seconds()
+    plan: dict[str, _Planned] = {}
+    for t in queued:
+        need = max(1, min(int(t.body.get("requiredSlots") or 1), slots))
+        taken = [heapq.heappop(free) for _ in range(need)]
+        ready = max(t.body["meta"].get("queued", t.body["meta"]["created"]) + TASK_START_DELAY, earliest)
+        start = max(ready, max(f for f, _ in taken))
+        if start > now:  # everything after this one starts later still: nothing more is due
+            for item in taken:
+                heapq.heappush(free, item)
+            break
+        end = start + run
+        for _, s in taken:
+            heapq.heappush(free, (end, s))
+        plan[t.key] = _Planned(start, end, node_of(taken[0][1]))
+    return plan
+
+
+def _task_transitions(
+    store: Store, account: Doc, job: Doc, tasks: list[Doc], now: float
+) -> list[tuple[Doc, dict[str, Any]]]:
+    """(task, new body) for every task whose state changed by `now`."""
+    out: list[tuple[Doc, dict[str, Any]]] = []
+    plan = _plan(store, account, job, tasks, now)
+    pool = _job_pool(store, account, job.body, now) if plan else None
+    for t in tasks:
+        m = t.body["meta"]
+        if m["state"] == "running" and m.get("end") is not None and m["end"] <= now:
+            body = copy.deepcopy(t.body)
+            _finish_task(body["meta"], m["end"], exit_code=0)
+            out.append((t, body))
+        elif m["state"] == "active" and t.key in plan:
+            p = plan[t.key]
+            body = copy.deepcopy(t.body)
+            bm = body["meta"]
+            _set_state(bm, "running", p.start)
+            bm["start"], bm["end"] = p.start, p.end
+            ex = bm.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
+            ex["startTime"] = p.start
+            if pool is not None:
+                st = mgmt.pool_state(pool, now)
+                bm["node"] = {
+                    "poolId": pools.pool_id(pool),
+                    "nodeId": pools.node_id(pool, p.node, p.node < st.current_dedicated),
+                }
+                bm["nodeIndex"] = p.node
+            if p.end <= now:
+                _finish_task(bm, p.end, exit_code=0)
+            out.append((t, body))
+    return out
+
+
+def _finish_task(
+    meta: dict[str, Any], at: float, *, exit_code: int | None = None, failure: dict[str, Any] | None = None
+) -> None:
+    _set_state(meta, "completed", at)
+    ex = meta.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
+    if meta.get("start") is not None:
+        ex["endTime"] = at
+    if exit_code is not None:
+        ex["exitCode"] = exit_code
+    if failure is not None:
+        ex["failureInfo"] = failure
+        ex["result"] = "failure"
+    else:
+        ex["result"] = "success"
+    meta["end"] = at
+
+
+TASK_ENDED = {"category": "usererror", "code": "TaskEnded", "message": "Task Was Ended by User Request"}
+
+
+def _settled_job_body(
+    store: Store, account: Doc, doc: Doc, now: float, tasks: list[Doc] | None = None
+) -> tuple[dict[str, Any] | None, list[tuple[Doc, dict[str, Any]]], bool]:
+    """(new job body or None if gone, task writes, changed?) for a job at `now`."""
+    body = copy.deepcopy(doc.body)
+    meta = body["meta"]
+    changed = False
+    pending = meta.get("pending")
+    if pending and pending["at"] <= now:
+        if pending["state"] is None:
+            return None, [], True
+        if pending["state"] == "completed":
+            _complete(meta, pending["at"], pending.get("reason") or "UserTerminate")
+        else:
+            _set_state(meta, pending["state"], pending["at"])
+            meta["pending"] = None
+        changed = True
+    writes: list[tuple[Doc, dict[str, Any]]] = []
+    if meta["state"] in ("active", "disabling", "disabled", "enabling", "terminating"):
+        if tasks is None:
+            tasks = store.list(KIND_TASK, parent=doc.key)
+        settled_doc = Doc(doc.kind, doc.key, doc.parent, doc.etag, doc.created, doc.updated, body)
+        writes = _task_transitions(store, account, settled_doc, tasks, now)
+    if meta["state"] == "active":
+        after = {t.key: t.body for t in tasks or []}
+        after.update({t.key: b for t, b in writes})
+        wall = mgmt.parse_duration(body["constraints"].get("maxWallClockTime")) or _INFINITE_SECONDS
+        if body.get("onAllTasksComplete") == "terminatejob" and all(
+            b["meta"]["state"] == "completed" for b in after.values()
+        ):
+            ends = [b["meta"].get("stateTime") or 0.0 for b in after.values()]
+            at = max([meta.get("autoTerminateSince") or meta["created"], *ends])
+            _complete(meta, min(at, now), "AllTasksComplete")
+            changed = True
+        elif wall < _INFINITE_SECONDS and meta["created"] + wall <= now:
+            _complete(meta, meta["created"] + wall, "MaxWallClockTimeExpiry")
+            changed = True
+    return body, writes, changed or bool(writes)
+
+
+def settle_job(store: Store, account: Doc, doc: Doc, now: float | None = None) -> Doc | None:
+    """The job at `now`, with what became due written back; None once its deletion finished."""
+    now = clock.now() if now is None else now
+    for _ in range(5):
+        body, writes, changed = _settled_job_body(store, account, doc, now)
+        if not changed:
+            return doc
+        try:
+            with store.transaction():
+                current = store.get(KIND_JOB, doc.key)
+                if current is None:
+                    return None
+                if current.etag != doc.etag:
+                    doc = current
+                    continue
+                tasks = store.list(KIND_TASK, parent=doc.key)
+                body, writes, changed = _settled_job_body(store, account, current, now, tasks)
+                if body is None:
+                    store.delete_prefix(doc.key + "/")
+                    store.delete(KIND_JOB, doc.key)
+                    return None
+                for t, tbody in writes:
+                    store.put(KIND_TASK, t.key, tbody, parent=t.parent, expect=t.etag)
+                if body != current.body:
+                    return store.put(KIND_JOB, doc.key, body, parent=doc.parent, expect=current.etag)
+                return current
+        except StaleWrite:
+            fresh = store.get(KIND_JOB, doc.key)
+            if fresh is None:
+                return None
+            doc = fresh
+    return doc
+
+
+def get_job(store: Store, account: Doc, job_id: str, now: float | None = None) -> Doc | None:
+    doc = store.get(KIND_JOB, job_key(account, job_id))
+    return settle_job(store, account, doc, now) if doc is not None else None
+
+
+def require_job(store: Store, account: Doc, job_id: str, now: float | None = None) -> Doc:
+    doc = get_job(store, account, job_id, now)
+    if doc is None:
+        raise errors.job_not_found()
+    return doc
+
+
+def list_jobs(store: Store, account: Doc, now: float | None = None) -> list[Doc]:
+    now = clock.now() if now is None else now
+    out = []
+    for doc in store.list(KIND_JOB, parent=account.key):
+        settled = settle_job(store, account, doc, now)
+        if settled is not None:
+            out.append(settled)
+    return out
+
+
+def _active_count(store: Store, account: Doc, now: float) -> int:
+    jobs = sum(1 for d in list_jobs(store, account, now) if d.body["meta"]["state"] not in ("completed", "deleting"))
+    schedules = sum(
+        1 for d in list_schedules(store, account, now) if d.body["meta"]["state"] not in ("completed", "deleting")
+    )
+    return jobs + schedules
+
+
+def _check_quota(store: Store, account: Doc, now: float) -> None:
+    quota = int(account.body.get("quotas", {}).get("activeJobAndJobScheduleQuota", 100))
+    if _active_count(store, account, now) >= quota:
+        raise errors.active_job_quota_reached(quota)
+
+
+# ==============================================================================================
+# jobs: writes
+# ==============================================================================================
+
+
+def _new_job_body(job_id: str, spec: dict[str, Any], now: float) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "created": now,
+        "modified": now,
+        "state": "active",
+        "stateTime": now,
+        "prevState": None,
+        "prevStateTime": None,
+        "pending": None,
+        "schedulingSince": now,
+        "autoTerminateSince": now if spec.get("onAllTasksComplete") == "terminatejob" else None,
+    }
+    return {"id": job_id, **spec, "meta": meta}
+
+
+def create_job(store: Store, account: Doc, payload: Any) -> Doc:
+    """POST /jobs. The pool need not exist (Azure accepts a job for a pool created later)."""
+    payload = _require_object(payload)
+    job_id = _check_id(payload.get("id"))
+    spec = _job_spec(payload)
+    now = clock.now()
+    with store.transaction():
+        if get_job(store, account, job_id, now) is not None:
+            raise errors.job_exists()
+        if get_schedule(store, account, job_id, now) is not None:
+            raise errors.job_schedule_with_same_id_exists()
+        _check_quota(store, account, now)
+        key = job_key(account, job_id)
+        store.delete_prefix(key + "/")  # tasks of a job deleted earlier with the same id, if any
+        return store.put(KIND_JOB, key, _new_job_body(job_id, spec, now), parent=account.key)
+
+
+def _check_job_writable(doc: Doc) -> None:
+    state = doc.body["meta"]["state"]
+    if state in ("completed", "terminating", "deleting"):
+        raise errors.job_state_conflict(state)
+
+
+def update_job(
+    store: Store, account: Doc, job_id: str, payload: Any, *, replace: bool, conditions: Conditions = NO_CONDITIONS
+) -> Doc:
+    """PATCH (merge: what the request names replaces the stored value) or PUT (every updatable
+    property replaced; those omitted go back to their defaults)."""
+    payload = _require_object(payload)
+    now = clock.now()
+    with store.transaction():
+        doc = require_job(store, account, job_id, now)
+        conditions.check_write(doc)
+        _check_job_writable(doc)
+        body = copy.deepcopy(doc.body)
+        meta = body["meta"]
+        fields = {k: copy.deepcopy(payload[k]) for k in JOB_UPDATE_FIELDS if payload.get(k) is not None}
+        _validate_job_fields(fields)
+        if replace:
+            if "poolInfo" not in fields:
+                raise errors.missing_property("poolInfo")
+            fields.setdefault("priority", 0)
+            fields.setdefault("maxParallelTasks", -1)
+            fields.setdefault("allowTaskPreemption", False)
+            fields.setdefault("onAllTasksComplete", "noaction")
+            fields.setdefault("constraints", None)
+            fields.setdefault("metadata", None)
+        if "poolInfo" in fields:
+            new_pool = _pool_info(fields["poolInfo"])
+            if new_pool != body["poolInfo"] and meta["state"] != "disabled":
+                raise errors.pool_change_requires_disabled_job()
+            fields["poolInfo"] = new_pool
+        if "onAllTasksComplete" in fields:
+            if body["onAllTasksComplete"] == "terminatejob" and fields["onAllTasksComplete"] == "noaction":
+                raise errors.invalid_property(
+                    "onAllTasksComplete",
+                    "noaction",
+                    "The completion behavior of a job cannot be changed from terminatejob to noaction.",
+                )
+            if fields["onAllTasksComplete"] == "terminatejob" and body["onAllTasksComplete"] != "terminatejob":
+                meta["autoTerminateSince"] = now
+        if "constraints" in fields:
+            fields["constraints"] = _job_constraints(fields["constraints"])
+        if "metadata" in fields:
+            md = _metadata(fields["metadata"])
+            fields["metadata"] = md
+        for k, v in fields.items():
+            if v is None:
+                body.pop(k, None)
+            else:
+                body[k] = v
+        meta["modified"] = now
+        return store.put(KIND_JOB, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
+def _begin_transition(
+    store: Store,
+    doc: Doc,
+    state: str,
+    target: str | None,
+    now: float,
+    *,
+    delay: float | None = None,
+    reason: str | None = None,
+    task_change: Callable[[Doc], dict[str, Any] | None] | None = None,
+    resume_scheduling: bool = False,
+) -> Doc:
+    body = copy.deepcopy(doc.body)
+    meta = body["meta"]
+    _set_state(meta, state, now)
+    meta["modified"] = now
+    at = now + (transition_seconds() if delay is None else delay)
+    meta["pending"] = {"state": target, "at": at, "reason": reason}
+    if resume_scheduling:
+        meta["schedulingSince"] = at
+    if task_change is not None:
+        for t in store.list(KIND_TASK, parent=doc.key):
+            new = task_change(t)
+            if new is not None:
+                store.put(KIND_TASK, t.key, new, parent=t.parent, expect=t.etag)
+    return store.put(KIND_JOB, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
+def _end_running(now: float) -> Callable[[Doc], dict[str, Any] | None]:
+    def change(t: Doc) -> dict[str, Any] | None:
+        if t.body["meta"]["state"] != "running":
+            return None
+        body = copy.deepcopy(t.body)
+        _finish_task(body["meta"], now, failure=dict(TASK_ENDED))
+        body["meta"]["modified"] = now
+        return body
+
+    return change
+
+
+def delete_job(store: Store, account: Doc, job_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
+    now = clock.now()
+    with store.transaction():
+        doc = require_job(store, account, job_id, now)
+        conditions.check_write(doc)
+        if doc.body["meta"]["state"] == "deleting":
+            raise errors.job_being_deleted()
+        return _begin_transition(store, doc, "deleting", None, now)
+
+
+def terminate_job(
+    store: Store, account: Doc, job_id: str, reason: str | None, *, conditions: Conditions = NO_CONDITIONS
+) -> Doc:
+    """active/disabled/... -> terminating -> completed (running tasks end; active ones stay active)."""
+    now = clock.now()
+    with store.transaction():
+        doc = require_job(store, account, job_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state in ("completed", "deleting"):
+            raise errors.job_state_conflict(state)
+        if state == "terminating":
+            return doc
+        return _begin_transition(
+            store, doc, "terminating", "completed", now, reason=reason or "UserTerminate", task_change=_end_running(now)
+        )
+
+
+def disable_job(
+    store: Store, account: Doc, job_id: str, disable_tasks: Any, *, conditions: Conditions = NO_CONDITIONS
+) -> Doc:
+    """active -> disabling -> disabled; running tasks requeued, terminated or left to finish."""
+    if not isinstance(disable_tasks, str) or disable_tasks.lower() not in _DISABLE_TASKS:
+        if disable_tasks is None:
+            raise errors.missing_property("disableTasks")
+        raise errors.invalid_property("disableTasks", disable_tasks, "The value must be requeue, terminate or wait.")
+    mode = disable_tasks.lower()
+    now = clock.now()
+    with store.transaction():
+        doc = require_job(store, account, job_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state in ("disabling", "disabled"):
+            return doc
+        if state != "active":
+            raise errors.job_state_conflict(state)
+        delay = transition_seconds()
+        change: Callable[[Doc], dict[str, Any] | None]
+        if mode == "terminate":
+            change = _end_running(now)
+        elif mode == "requeue":
+
+            def change(t: Doc) -> dict[str, Any] | None:
+                if t.body["meta"]["state"] != "running":
+                    return None
+                body = copy.deepcopy(t.body)
+                m = body["meta"]
+                _set_state(m, "active", now)
+                ex = m.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
+                ex["requeueCount"] = ex.get("requeueCount", 0) + 1
+                ex["lastRequeueTime"] = now
+                ex.pop("startTime", None)
+                m["queued"], m["start"], m["end"] = now, None, None
+                m.pop("node", None)
+                m["modified"] = now
+                return body
+        else:  # wait: the job stays disabling until its running tasks are done
+            ends = [
+                t.body["meta"].get("end") or now
+                for t in store.list(KIND_TASK, parent=doc.key)
+                if t.body["meta"]["state"] == "running"
+            ]
+            delay = max([delay, *[e - now for e in ends]])
+
+            def change(t: Doc) -> dict[str, Any] | None:
+                return None
+
+        return _begin_transition(store, doc, "disabling", "disabled", now, delay=delay, task_change=change)
+
+
+def enable_job(store: Store, account: Doc, job_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
+    """disabled/disabling -> enabling -> active (scheduling resumes when it is active again)."""
+    now = clock.now()
+    with store.transaction():
+        doc = require_job(store, account, job_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state in ("active", "enabling"):
+            return doc
+        if state not in ("disabled", "disabling"):
+            raise errors.job_state_conflict(state)
+        return _begin_transition(store, doc, "enabling", "active", now, resume_scheduling=True)
+
+
+# ==============================================================================================
+# jobs: rendering
+# ==============================================================================================
+
+
+def job_url(base_url: str, account: Doc, job_id: str) -> str:
+    return f"{base_url}/batch/{account_name(account)}/jobs/{job_id}"
+
+
+def render_job(doc: Doc, base_url: str, account: Doc) -> dict[str, Any]:
+    """The job as the service returns it (shape of Jobs_GetJob.json)."""
+    b, m = doc.body, doc.body["meta"]
+    out: dict[str, Any] = {"id": b["id"]}
+    if b.get("displayName"):
+        out["displayName"] = b["displayName"]
+    out["url"] = job_url(base_url, account, b["id"])
+    out["eTag"] = doc.etag
+    out["lastModified"] = clock.iso(m["modified"])
+    out["creationTime"] = clock.iso(m["created"])
+    out["state"] = m["state"]
+    out["stateTransitionTime"] = clock.iso(m["stateTime"])
+    if m.get("prevState"):
+        out["previousState"] = m["prevState"]
+        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    for k in JOB_RENDER_ORDER:
+        if b.get(k) is not None:
+            out[k] = copy.deepcopy(b[k])
+    ex: dict[str, Any] = {"startTime": clock.iso(m["created"])}
+    if m.get("endTime") is not None:
+        ex["endTime"] = clock.iso(m["endTime"])
+    pool_id = (b.get("poolInfo") or {}).get("poolId")
+    if pool_id:
+        ex["poolId"] = pool_id
+    if m.get("terminateReason"):
+        ex["terminateReason"] = m["terminateReason"]
+    out["executionInfo"] = ex
+    out["onAllTasksComplete"] = b.get("onAllTasksComplete", "noaction")
+    out["onTaskFailure"] = b.get("onTaskFailure", "noaction")
+    if b.get("networkConfiguration") is not None:
+        out["networkConfiguration"] = copy.deepcopy(b["networkConfiguration"])
+    if b.get("metadata"):
+        out["metadata"] = copy.deepcopy(b["metadata"])
+    return out
+
+
+# ==============================================================================================
+# tasks
+# ==============================================================================================
+
+
+def _task_spec(payload: Any, job: Doc) -> tuple[str, dict[str, Any]]:
+    """(id, stored properties) of a task to add; ApiError when it is invalid."""
+    payload = _require_object(payload)
+    task_id = _check_id(payload.get("id"))
+    if not isinstance(payload.get("commandLine"), str) or not payload["commandLine"]:
+        raise errors.missing_property("commandLine")
+    spec = {k: copy.deepcopy(payload[k]) for k in TASK_CREATE_FIELDS if payload.get(k) is not None}
+    _int(spec, "requiredSlots", 1, 256)
+    if spec.get("dependsOn") and not job.body.get("usesTaskDependencies"):
+        raise errors.task_dependencies_not_specified_on_job()
+    return task_id, spec
+
+
+def _new_task_body(task_id: str, spec: dict[str, Any], now: float) -> dict[str, Any]:
+    meta = {
+        "created": now,
+        "modified": now,
+        "state": "active",
+        "stateTime": now,
+        "prevState": None,
+        "prevStateTime": None,
+        "queued": now,
+        "start": None,
+        "end": None,
+        "exec": {"retryCount": 0, "requeueCount": 0},
+    }
+    return {"id": task_id, **spec, "meta": meta}
+
+
+def _check_job_accepts_tasks(job: Doc) -> None:
+    state = job.body["meta"]["state"]
+    if state in ("completed", "terminating", "deleting"):
+        raise errors.job_state_conflict(state)
+
+
+def add_task(store: Store, account: Doc, job_id: str, payload: Any) -> tuple[Doc, Doc]:
+    """(job, task) of a task added to a job."""
+    now = clock.now()
+    with store.transaction():
+        job = require_job(store, account, job_id, now)
+        _check_job_accepts_tasks(job)
+        task_id, spec = _task_spec(payload, job)
+        key = task_key(job, task_id)
+        if store.get(KIND_TASK, key) is not None:
+            raise errors.task_exists()
+        return job, store.put(KIND_TASK, key, _new_task_body(task_id, spec, now), parent=job.key)
+
+
+@dataclass
+class AddResult:
+    task_id: str | None
+    doc: Doc | None = None
+    error: Any = None  # ApiError
+
+
+def add_task_collection(store: Store, account: Doc, job_id: str, payload: Any) -> tuple[Doc, list[AddResult]]:
+    """POST /jobs/{id}/addtaskcollection: at most 100 tasks, one result per task (in order)."""
+    payload = _require_object(payload)
+    values = payload.get("value")
+    if values is None:
+        raise errors.missing_property("value")
+    if not isinstance(values, list):
+        raise errors.invalid_property("value", values, "value must be a list of tasks.")
+    if len(values) > MAX_TASKS_PER_COLLECTION:
+        raise errors.request_body_too_large(
+            f"The maximum number of tasks in a single request is {MAX_TASKS_PER_COLLECTION}; {len(values)} were sent."
+        )
+    now = clock.now()
+    results: list[AddResult] = []
+    with store.transaction():
+        job = require_job(store, account, job_id, now)
+        _check_job_accepts_tasks(job)
+        existing = {t.key for t in store.list(KIND_TASK, parent=job.key)}
+        for raw in values:
+            tid = raw.get("id") if _is_dict(raw) and isinstance(raw.get("id"), str) else None
+            try:
+                task_id, spec = _task_spec(raw, job)
+                key = task_key(job, task_id)
+                if key in existing:
+                    raise errors.task_exists()
+                doc = store.put(KIND_TASK, key, _new_task_body(task_id, spec, now), parent=job.key)
+                existing.add(key)
+                results.append(AddResult(task_id, doc))
+            except ApiError as err:
+                results.append(AddResult(tid, error=err))
+    return job, results
+
+
+def _tasks_settled(store: Store, account: Doc, job_id: str, now: float) -> tuple[Doc, list[Doc]]:
+    job = require_job(store, account, job_id, now)
+    return job, store.list(KIND_TASK, parent=job.key)
+
+
+def list_tasks(store: Store, account: Doc, job_id: str, now: float | None = None) -> tuple[Doc, list[Doc]]:
+    now = clock.now() if now is None else now
+    return _tasks_settled(store, account, job_id, now)
+
+
+def require_task(store: Store, account: Doc, job_id: str, task_id: str, now: float | None = None) -> tuple[Doc, Doc]:
+    now = clock.now() if now is None else now
+    job = require_job(store, account, job_id, now)
+    doc = store.get(KIND_TASK, task_key(job, task_id))
+    if doc is None:
+        raise errors.task_not_found()
+    return job, doc
+
+
+def update_task(
+    store: Store, account: Doc, job_id: str, task_id: str, payload: Any, *, conditions: Conditions = NO_CONDITIONS
+) -> Doc:
+    """PUT /jobs/{j}/tasks/{t}: only the constraints of a task can change (until it completes)."""
+    payload = _require_object(payload)
+    now = clock.now()
+    with store.transaction():
+        job, doc = require_task(store, account, job_id, task_id, now)
+        conditions.check_write(doc)
+        if doc.body["meta"]["state"] == "completed":
+            raise errors.task_completed()
+        body = copy.deepcopy(doc.body)
+        if payload.get("constraints") is None:
+            body.pop("constraints", None)
+        elif not _is_dict(payload["constraints"]):
+            raise errors.invalid_property("constraints", payload["constraints"], "constraints must be an object.")
+        else:
+            body["constraints"] = copy.deepcopy(payload["constraints"])
+        body["meta"]["modified"] = now
+        return store.put(KIND_TASK, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
+def delete_task(
+    store: Store, account: Doc, job_id: str, task_id: str, *, conditions: Conditions = NO_CONDITIONS
+) -> None:
+    now = clock.now()
+    with store.transaction():
+        job, doc = require_task(store, account, job_id, task_id, now)
+        conditions.check_write(doc)
+        if job.body["meta"]["state"] == "deleting":
+            raise errors.job_being_deleted()
+        store.delete(KIND_TASK, doc.key)
+
+
+def terminate_task(
+    store: Store, account: Doc, job_id: str, task_id: str, *, conditions: Conditions = NO_CONDITIONS
+) -> Doc:
+    now = clock.now()
+    with store.transaction():
+        job, doc = require_task(store, account, job_id, task_id, now)
+        conditions.check_write(doc)
+        if doc.body["meta"]["state"] == "completed":
+            raise errors.task_completed()
+        body = copy.deepcopy(doc.body)
+        _finish_task(body["meta"], now, failure=dict(TASK_ENDED))
+        body["meta"]["modified"] = now
+        return store.put(KIND_TASK, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
+def task_counts(tasks: list[Doc]) -> dict[str, Any]:
+    counts = {"active": 0, "running": 0, "completed": 0, "succeeded": 0, "failed": 0}
+    slots = dict(counts)
+    for t in tasks:
+        m = t.body["meta"]
+        state = m["state"] if m["state"] in ("active", "running", "completed") else "active"
+        need = int(t.body.get("requiredSlots") or 1)
+        counts[state] += 1
+        slots[state] += need
+        if state == "completed":
+            outcome = "failed" if (m.get("exec") or {}).get("result") == "failure" else "succeeded"
+            counts[outcome] += 1
+            slots[outcome] += need
+    return {"taskCounts": counts, "taskSlotCounts": slots}
+
+
+def task_url(base_url: str, account: Doc, job_id: str, task_id: str) -> str:
+    return f"{job_url(base_url, account, job_id)}/tasks/{task_id}"
+
+
+def render_task(doc: Doc, job: Doc, base_url: str, account: Doc) -> dict[str, Any]:
+    """The task as the service returns it (shape of Tasks_GetTask.json)."""
+    b, m = doc.body, doc.body["meta"]
+    job_id = job.body["id"]
+    out: dict[str, Any] = {"id": b["id"]}
+    if b.get("displayName"):
+        out["displayName"] = b["displayName"]
+    out["url"] = task_url(base_url, account, job_id, b["id"])
+    out["eTag"] = doc.etag
+    out["creationTime"] = clock.iso(m["created"])
+    out["lastModified"] = clock.iso(m["modified"])
+    out["state"] = m["state"]
+    out["stateTransitionTime"] = clock.iso(m["stateTime"])
+    if m.get("prevState"):
+        out["previousState"] = m["prevState"]
+        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    out["commandLine"] = b["commandLine"]
+    for k in (
+        "exitConditions",
+        "containerSettings",
+        "resourceFiles",
+        "outputFiles",
+        "environmentSettings",
+        "affinityInfo",
+    ):
+        if b.get(k) is not None:
+            out[k] = copy.deepcopy(b[k])
+    out["userIdentity"] = copy.deepcopy(b.get("userIdentity")) or {
+        "autoUser": {"scope": "task", "elevationLevel": "nonadmin"}
+    }
+    if b.get("multiInstanceSettings") is not None:
+        out["multiInstanceSettings"] = copy.deepcopy(b["multiInstanceSettings"])
+    c = b.get("constraints") or {}
+    job_retries = (job.body.get("constraints") or {}).get("maxTaskRetryCount", 0)
+    out["constraints"] = {
+        "maxWallClockTime": c.get("maxWallClockTime") or INFINITE,
+        "retentionTime": c.get("retentionTime") or INFINITE,
+        "maxTaskRetryCount": c.get("maxTaskRetryCount") if c.get("maxTaskRetryCount") is not None else job_retries,
+    }
+    out["requiredSlots"] = b.get("requiredSlots") or 1
+    ex_src = m.get("exec") or {}
+    ex: dict[str, Any] = {}
+    for k in ("startTime", "endTime"):
+        if ex_src.get(k) is not None:
+            ex[k] = clock.iso(ex_src[k])
+    if ex_src.get("exitCode") is not None:
+        ex["exitCode"] = ex_src["exitCode"]
+    if ex_src.get("failureInfo"):
+        ex["failureInfo"] = copy.deepcopy(ex_src["failureInfo"])
+    ex["retryCount"] = ex_src.get("retryCount", 0)
+    ex["requeueCount"] = ex_src.get("requeueCount", 0)
+    if ex_src.get("lastRequeueTime") is not None:
+        ex["lastRequeueTime"] = clock.iso(ex_src["lastRequeueTime"])
+    if ex_src.get("result"):
+        ex["result"] = ex_src["result"]
+    out["executionInfo"] = ex
+    node = m.get("node")
+    if node:
+        node_url = f"{pools.pool_url(base_url, account_name(account), node['poolId'])}/nodes/{node['nodeId']}"
+        root = f"workitems/{job_id}/job-1/{b['id']}"
+        out["nodeInfo"] = {
+            "affinityId": f"TVM:{node['nodeId']}",
+            "nodeUrl": node_url,
+            "poolId": node["poolId"],
+            "nodeId": node["nodeId"],
+            "taskRootDirectory": root,
+            "taskRootDirectoryUrl": f"{node_url}/files/{root}",
+        }
+    for k in ("dependsOn", "applicationPackageReferences"):
+        if b.get(k) is not None:
+            out[k] = copy.deepcopy(b[k])
+    return out
+
+
+def pool_usage(
+    store: Store, account: Doc, pool_id: str, now: float | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """({node index: running task slots}, {node index: running tasks}) of a pool, over the account's jobs."""
+    now = clock.now() if now is None else now
+    slots: dict[int, int] = {}
+    count: dict[int, int] = {}
+    for job in list_jobs(store, account, now):
+        if str((job.body.get("poolInfo") or {}).get("poolId") or "").lower() != pool_id.lower():
+            continue
+        for t in store.list(KIND_TASK, parent=job.key):
+            m = t.body["meta"]
+            if m["state"] == "running" and m.get("nodeIndex") is not None:
+                i = m["nodeIndex"]
+                slots[i] = slots.get(i, 0) + int(t.body.get("requiredSlots") or 1)
+                count[i] = count.get(i, 0) + 1
+    return slots, count
+
+
+# ==============================================================================================
+# job schedules
+# ==============================================================================================
+
+
+def _schedule_config(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not _is_dict(value):
+        raise errors.invalid_property("schedule", value, "schedule must be an object.")
+    out = {
+        k: value[k]
+        for k in ("doNotRunUntil", "doNotRunAfter", "startWindow", "recurrenceInterval")
+        if value.get(k) is not None
+    }
+    for k in ("doNotRunUntil", "doNotRunAfter"):
+        if k in out:
+            try:
+                clock.parse_iso(str(out[k]))
+            except ValueError:
+                raise errors.invalid_property(f"schedule.{k}", out[k], "The value must be an ISO 8601 time.") from None
+    for k in ("startWindow", "recurrenceInterval"):
+        if k in out:
+            secs = mgmt.parse_duration(out[k])
+            if secs is None or (k == "recurrenceInterval" and secs < 60):
+                raise errors.invalid_property(
+                    f"schedule.{k}", out[k], "The value must be an ISO 8601 duration (at least 1 minute)."
+                )
+    return out
+
+
+def _job_specification(value: Any) -> dict[str, Any]:
+    if not _is_dict(value):
+        raise errors.missing_property("jobSpecification")
+    spec = {k: copy.deepcopy(value[k]) for k in SPEC_FIELDS if value.get(k) is not None}
+    _validate_job_fields(spec, "jobSpecification.")
+    spec["poolInfo"] = _pool_info(value.get("poolInfo"), "jobSpecification.poolInfo")
+    spec.setdefault("priority", 0)
+    spec.setdefault("maxParallelTasks", -1)
+    spec.setdefault("allowTaskPreemption", False)
+    spec.setdefault("usesTaskDependencies", False)
+    spec.setdefault("onAllTasksComplete", "noaction")
+    spec.setdefault("onTaskFailure", "noaction")
+    spec["constraints"] = _job_constraints(spec.get("constraints"), "jobSpecification.constraints")
+    md = _metadata(spec.get("metadata"), "jobSpecification.metadata")
+    if md is None:
+        spec.pop("metadata", None)
+    else:
+        spec["metadata"] = md
+    return spec
+
+
+def _settled_schedule_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None, bool]:
+    body = copy.deepcopy(doc.body)
+    meta = body["meta"]
+    changed = False
+    pending = meta.get("pending")
+    if pending and pending["at"] <= now:
+        if pending["state"] is None:
+            return None, True
+        _set_state(meta, pending["state"], pending["at"])
+        if pending["state"] == "completed":
+            meta["endTime"] = pending["at"]
+        meta["pending"] = None
+        changed = True
+    after = body.get("schedule", {}).get("doNotRunAfter")
+    if after and meta["state"] in ("active", "disabled"):
+        t = clock.parse_iso(after)
+        if t <= now:
+            _set_state(meta, "completed", t)
+            meta["endTime"] = t
+            changed = True
+    return body, changed
+
+
+def settle_schedule(store: Store, doc: Doc, now: float | None = None) -> Doc | None:
+    now = clock.now() if now is None else now
+    body, changed = _settled_schedule_body(doc, now)
+    if not changed:
+        return doc
+    with store.transaction():
+        current = store.get(KIND_SCHEDULE, doc.key)
+        if current is None:
+            return None
+        body, changed = _settled_schedule_body(current, now)
+        if body is None:
+            store.delete(KIND_SCHEDULE, current.key)
+            return None
+        if not changed:
+            return current
+        return store.put(KIND_SCHEDULE, current.key, body, parent=current.parent, expect=current.etag)
+
+
+def get_schedule(store: Store, account: Doc, schedule_id: str, now: float | None = None) -> Doc | None:
+    doc = store.get(KIND_SCHEDULE, schedule_key(account, schedule_id))
+    return settle_schedule(store, doc, now) if doc is not None else None
+
+
+def require_schedule(store: Store, account: Doc, schedule_id: str, now: float | None = None) -> Doc:
+    doc = get_schedule(store, account, schedule_id, now)
+    if doc is None:
+        raise errors.schedule_not_found()
+    return doc
+
+
+def list_schedules(store: Store, account: Doc, now: float | None = None) -> list[Doc]:
+    now = clock.now() if now is None else now
+    out = []
+    for doc in store.list(KIND_SCHEDULE, parent=account.key):
+        settled = settle_schedule(store, doc, now)
+        if settled is not None:
+            out.append(settled)
+    return out
+
+
+def create_schedule(store: Store, account: Doc, payload: Any) -> Doc:
+    payload = _require_object(payload)
+    sid = _check_id(payload.get("id"), pattern=_SCHEDULE_ID)
+    if payload.get("schedule") is None:
+        raise errors.missing_property("schedule")
+    schedule = _schedule_config(payload.get("schedule"))
+    spec = _job_specification(payload.get("jobSpecification"))
+    metadata = _metadata(payload.get("metadata"))
+    now = clock.now()
+    with store.transaction():
+        if get_schedule(store, account, sid, now) is not None:
+            raise errors.schedule_exists()
+        if get_job(store, account, sid, now) is not None:
+            raise errors.job_with_same_id_exists()
+        _check_quota(store, account, now)
+        body: dict[str, Any] = {"id": sid}
+        if payload.get("displayName"):
+            body["displayName"] = payload["displayName"]
+        body["schedule"] = schedule
+        body["jobSpecification"] = spec
+        if metadata:
+            body["metadata"] = metadata
+        body["meta"] = {
+            "created": now,
+            "modified": now,
+            "state": "active",
+            "stateTime": now,
+            "prevState": None,
+            "prevStateTime": None,
+            "pending": None,
+            "endTime": None,
+        }
+        return store.put(KIND_SCHEDULE, schedule_key(account, sid), body, parent=account.key)
+
+
+def update_schedule(
+    store: Store,
+    account: Doc,
+    schedule_id: str,
+    payload: Any,
+    *,
+    replace: bool,
+    conditions: Conditions = NO_CONDITIONS,
+) -> Doc:
+    payload = _require_object(payload)
+    now = clock.now()
+    with store.transaction():
+        doc = require_schedule(store, account, schedule_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state in ("completed", "terminating", "deleting"):
+            raise errors.schedule_state_conflict(state)
+        body = copy.deepcopy(doc.body)
+        if replace:
+            if payload.get("jobSpecification") is None:
+                raise errors.missing_property("jobSpecification")
+            body["schedule"] = _schedule_config(payload.get("schedule"))
+            body["jobSpecification"] = _job_specification(payload["jobSpecification"])
+            md = _metadata(payload.get("metadata"))
+            if md:
+                body["metadata"] = md
+            else:
+                body.pop("metadata", None)
+        else:
+            if payload.get("schedule") is not None:
+                body["schedule"] = _schedule_config(payload["schedule"])
+            if payload.get("jobSpecification") is not None:
+                body["jobSpecification"] = _job_specification(payload["jobSpecification"])
+            if payload.get("metadata") is not None:
+                md = _metadata(payload["metadata"])
+                if md:
+                    body["metadata"] = md
+                else:
+                    body.pop("metadata", None)
+        body["meta"]["modified"] = now
+        return store.put(KIND_SCHEDULE, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
+def _schedule_transition(store: Store, doc: Doc, state: str, target: str | None, now: float) -> Doc:
+    body = copy.deepcopy(doc.body)
+    m = body["meta"]
+    _set_state(m, state, now)
+    m["modified"] = now
+    m["pending"] = {"state": target, "at": now + transition_seconds()} if state != target else None
+    return store.put(KIND_SCHEDULE, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
+def delete_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
+    now = clock.now()
+    with store.transaction():
+        doc = require_schedule(store, account, schedule_id, now)
+        conditions.check_write(doc)
+        if doc.body["meta"]["state"] == "deleting":
+            raise errors.schedule_state_conflict("deleting")
+        return _schedule_transition(store, doc, "deleting", None, now)
+
+
+def terminate_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
+    now = clock.now()
+    with store.transaction():
+        doc = require_schedule(store, account, schedule_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state in ("completed", "deleting"):
+            raise errors.schedule_state_conflict(state)
+        if state == "terminating":
+            return doc
+        return _schedule_transition(store, doc, "terminating", "completed", now)
+
+
+def disable_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
+    now = clock.now()
+    with store.transaction():
+        doc = require_schedule(store, account, schedule_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state == "disabled":
+            return doc
+        if state != "active":
+            raise errors.schedule_state_conflict(state)
+        return _schedule_transition(store, doc, "disabled", "disabled", now)
+
+
+def enable_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
+    now = clock.now()
+    with store.transaction():
+        doc = require_schedule(store, account, schedule_id, now)
+        conditions.check_write(doc)
+        state = doc.body["meta"]["state"]
+        if state == "active":
+            return doc
+        if state != "disabled":
+            raise errors.schedule_state_conflict(state)
+        return _schedule_transition(store, doc, "active", "active", now)
+
+
+def _next_run(body: dict[str, Any], now: float) -> float | None:
+    m = body["meta"]
+    if m["state"] != "active":
+        return None
+    sched = body.get("schedule") or {}
+    start = clock.parse_iso(sched["doNotRunUntil"]) if sched.get("doNotRunUntil") else m["created"]
+    after = clock.parse_iso(sched["doNotRunAfter"]) if sched.get("doNotRunAfter") else None
+    if start > now:
+        nxt: float | None = start
+    else:
+        every = mgmt.parse_duration(sched.get("recurrenceInterval")) if sched.get("recurrenceInterval") else None
+        nxt = start + math.ceil((now - start) / every) * every if every else None
+    if nxt is not None and after is not None and nxt > after:
+        return None
+    return nxt
+
+
+def schedule_url(base_url: str, account: Doc, schedule_id: str) -> str:
+    return f"{base_url}/batch/{account_name(account)}/jobschedules/{schedule_id}"
+
+
+def render_schedule(doc: Doc, base_url: str, account: Doc, now: float | None = None) -> dict[str, Any]:
+    now = clock.now() if now is None else now
+    b, m = doc.body, doc.body["meta"]
+    out: dict[str, Any] = {"id": b["id"]}
+    if b.get("displayName"):
+        out["displayName"] = b["displayName"]
+    out["url"] = schedule_url(base_url, account, b["id"])
+    out["eTag"] = doc.etag
+    out["lastModified"] = clock.iso(m["modified"])
+    out["creationTime"] = clock.iso(m["created"])
+    out["state"] = m["state"]
+    out["stateTransitionTime"] = clock.iso(m["stateTime"])
+    if m.get("prevState"):
+        out["previousState"] = m["prevState"]
+        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    out["schedule"] = copy.deepcopy(b.get("schedule") or {})
+    out["jobSpecification"] = copy.deepcopy(b["jobSpecification"])
+    ex: dict[str, Any] = {}
+    nxt = _next_run(b, now)
+    if nxt is not None:
+        ex["nextRunTime"] = clock.iso(nxt)
+    if m.get("endTime") is not None:
+        ex["endTime"] = clock.iso(m["endTime"])
+    out["executionInfo"] = ex
+    if b.get("metadata"):
+        out["metadata"] = copy.deepcopy(b["metadata"])
+    return out

@@ -1,0 +1,1 @@
+"""Microsoft.Network: virtual networks and their subnets (what Batch pools join)."""

@@ -1,0 +1,204 @@
+"""Batch jobs: canonical forms and diff rules (data-plane shape, `BatchJob` as a dict).
+
+Canonical form: the job's REST properties, with `pool` (the pool id, the stack's name for
+`poolInfo.poolId`), metadata and environment settings as maps, the deployer's markers removed.
+Tasks are write-once and Azure's job JSON does not list them: the deployer records a fingerprint
+of the stack's task list in the job's metadata (`deployer.fingerprint.tasks`) when it adds them,
+and the plan compares that; any change to them replaces the job.
+
+What changes where follows the Batch data plane's job update: priority, constraints,
+maxParallelTasks, allowTaskPreemption, onAllTasksComplete and metadata change in place (but
+onAllTasksComplete cannot go back from terminatejob to noaction); anything else replaces the job.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from deployer.resources import normalize as n
+from deployer.resources.ownership import is_reserved, split_reserved
+from deployer.resources.rules import (
+    TASK_COMMON,
+    TASK_CONSTRAINTS,
+    DiffContext,
+    Effect,
+    Field,
+    KindRules,
+    annotation,
+    apply_forms,
+    insert_fingerprints,
+    prefixed,
+    resolve_secrets,
+)
+from deployer.stack.model import Address, Kind
+
+U, R = Effect.UPDATE, Effect.REPLACE
+
+
+def on_all_tasks_complete(before: Any, after: Any) -> Effect:
+    """Batch refuses to change onAllTasksComplete from terminatejob back to noaction."""
+    return R if n.ci(before) == "terminatejob" and n.ci(after) == "noaction" else U
+
+
+def _application_id(ref: Mapping[str, Any]) -> Any:
+    ident = ref.get("applicationId")
+    return ident.rstrip("/").rsplit("/", 1)[-1] if isinstance(ident, str) else None
+
+
+def _last_segment(value: Any) -> Any:
+    return value.rstrip("/").rsplit("/", 1)[-1].casefold() if isinstance(value, str) else value
+
+
+_OUTPUT_FILES: tuple[Field, ...] = (
+    Field("outputFiles[].destination.container.containerUrl", key=n.url_without_query),
+    Field("outputFiles[].destination.container.identityReference.resourceId", key=n.arm_id),
+    Field("outputFiles[].uploadOptions.uploadCondition", key=n.ci),
+)
+
+JOB_MANAGER_TASK: tuple[Field, ...] = (
+    *TASK_COMMON,
+    *TASK_CONSTRAINTS,
+    *_OUTPUT_FILES,
+    Field("requiredSlots", default=1),
+    Field("killJobOnCompletion", default=True),
+    Field("runExclusive", default=True),
+    Field("allowLowPriorityNode", default=True),
+    Field("applicationPackageReferences", form=n.keyed_by(_application_id, fold=n.ci)),
+    Field("applicationPackageReferences.*.applicationId", key=_last_segment),
+    Field("authenticationTokenSettings.access", key=n.ci, unordered=True),
+)
+
+JOB_PREPARATION_TASK: tuple[Field, ...] = (
+    *TASK_COMMON,
+    *TASK_CONSTRAINTS,
+    Field("id", default="jobpreparation"),
+    Field("waitForSuccess", default=True),
+    Field("rerunOnNodeRebootAfterSuccess", default=True),
+)
+
+JOB_RELEASE_TASK: tuple[Field, ...] = (
+    *TASK_COMMON,
+    Field("id", default="jobrelease"),
+    Field("maxWallClockTime", key=n.duration, default="PT15M"),
+    Field("retentionTime", key=n.duration, default="P7D"),
+)
+
+#: The rows of a job's own properties; a job schedule's `jobSpecification` reuses them.
+JOB_SPEC_FIELDS: tuple[Field, ...] = (
+    Field("displayName", R),
+    Field("pool", R, key=n.ci),
+    Field("priority", U, default=0),
+    Field("maxParallelTasks", U, default=-1),
+    Field("allowTaskPreemption", U, default=False),
+    Field("constraints", U),
+    Field("constraints.maxWallClockTime", key=n.duration, default="P10675199DT2H48M5.4775807S"),
+    Field("constraints.maxTaskRetryCount", default=0),
+    Field("onAllTasksComplete", on_all_tasks_complete, key=n.ci, default="noaction"),
+    Field("onTaskFailure", R, key=n.ci, default="noaction"),
+    Field("usesTaskDependencies", R, default=False),
+    Field("commonEnvironmentSettings", R, form=n.name_value_map),
+    Field("jobManagerTask", R),
+    *prefixed("jobManagerTask", JOB_MANAGER_TASK),
+    Field("jobPreparationTask", R),
+    *prefixed("jobPreparationTask", JOB_PREPARATION_TASK),
+    Field("jobReleaseTask", R),
+    *prefixed("jobReleaseTask", JOB_RELEASE_TASK),
+    Field("metadata", U, form=n.name_value_map),
+)
+
+FIELDS: tuple[Field, ...] = (
+    *JOB_SPEC_FIELDS,
+    Field("tasks", R, key=n.canonical_json, write_only=True,
+          note="tasks are write-once: compared by the fingerprint recorded when they were added"),
+)
+
+SERVER_SET = (
+    "id", "url", "eTag", "lastModified", "creationTime", "state", "stateTransitionTime", "previousState",
+    "previousStateTransitionTime", "executionInfo", "stats", "jobScheduleId",
+)
+UNMANAGED = ("networkConfiguration", "poolInfo")
+
+
+def desired_body(spec: Mapping[str, Any], context: DiffContext) -> dict[str, Any]:
+    """A job (or job specification) in the stack's form, with references resolved."""
+    body: dict[str, Any] = {k: copy.deepcopy(v) for k, v in spec.items() if k not in ("protect", "tasks")}
+    body = resolve_secrets(body, context)
+    if isinstance(body.get("metadata"), Mapping):
+        body["metadata"] = {k: v for k, v in body["metadata"].items() if not is_reserved(str(k))}
+    for name in ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"):
+        if isinstance(body.get(name), dict):
+            body[name] = _desired_task(body[name], context)
+    return body
+
+
+def _desired_task(task: dict[str, Any], context: DiffContext) -> dict[str, Any]:
+    refs = task.get("applicationPackageReferences")
+    if isinstance(refs, list):
+        task["applicationPackageReferences"] = [
+            {("applicationId" if k == "application" else k): v for k, v in ref.items()}
+            if isinstance(ref, Mapping) else ref for ref in refs
+        ]
+    for output in task.get("outputFiles") or []:
+        container = (output.get("destination") or {}).get("container") if isinstance(output, Mapping) else None
+        if isinstance(container, dict) and isinstance(container.get("storage"), str):
+            account = Address(("storageAccounts", container.pop("storage")))
+            name = container.pop("container", "")
+            endpoint = context.storage_endpoint(account, "blob")
+            container["containerUrl"] = (endpoint.rstrip("/") + "/" + name if endpoint
+                                         else n.Unknown(f"URL of {account}.containers.{name}"))
+    return task
+
+
+def live_body(rest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A job's REST JSON in the stack's form, and the fingerprints recorded in its metadata."""
+    body = dict(rest)
+    metadata, _, fingerprints = split_reserved(body.get("metadata"))
+    body["metadata"] = metadata
+    pool_info = body.get("poolInfo")
+    if isinstance(pool_info, Mapping) and pool_info.get("poolId"):
+        body["pool"] = pool_info["poolId"]
+    return body, fingerprints
+
+
+def canonical_desired(spec: Mapping[str, Any], context: DiffContext, address: Address) -> dict[str, Any]:
+    body = desired_body(spec, context)
+    if spec.get("tasks"):
+        body["tasks"] = copy.deepcopy(spec["tasks"])
+    return apply_forms(body, RULES.tree) or {}
+
+
+def canonical_live(rest: Mapping[str, Any]) -> dict[str, Any]:
+    body, fingerprints = live_body(rest)
+    body.pop("tasks", None)  # only the fingerprint speaks for the tasks
+    return insert_fingerprints(apply_forms(body, RULES.tree) or {}, fingerprints, RULES)
+
+
+def tasks_fingerprint(spec: Mapping[str, Any]) -> str:
+    """The fingerprint a writer records (`deployer.fingerprint.tasks`) when it adds a job's tasks."""
+    tasks = apply_forms(copy.deepcopy(list(spec.get("tasks") or [])), RULES.tree.child("tasks"))
+    return n.fingerprint(n.canonical_json([] if tasks is n.MISSING else tasks))
+
+
+def loss(rest: Mapping[str, Any]) -> list[str]:
+    counts = annotation(rest, "taskCounts")
+    if isinstance(counts, Mapping):
+        running, active = int(counts.get("running") or 0), int(counts.get("active") or 0)
+        return [f"the job's tasks are deleted: {running} running, {active} waiting to run"]
+    state = str(rest.get("state") or "").casefold()
+    if state in ("completed", "terminating"):
+        return []
+    return ["the job's tasks are deleted, running ones stopped (task counts not read)"]
+
+
+RULES = KindRules(
+    kind=Kind.JOB,
+    title="job",
+    fields=FIELDS,
+    canonical_desired=canonical_desired,
+    canonical_live=canonical_live,
+    server_set=SERVER_SET,
+    unmanaged=UNMANAGED,
+    loss=loss,
+)
