@@ -280,5 +280,26 @@ def pool_not_found() -> ApiError:
     return _err(404, "PoolNotFound", "The specified pool does not exist.")
 
 
+def pool_exists() -> ApiError:
+    return _err(409, "PoolExists", "The specified pool already exists.")
+
+
+def pool_being_resized() -> ApiError:
+    return _err(409, "PoolBeingResized", "The specified pool is being resized.")
+
+
+def pool_being_deleted() -> ApiError:
+    return _err(409, "PoolBeingDeleted", "The specified pool has been marked for deletion and is being reclaimed.")
+
+
+def pool_auto_scale_enabled() -> ApiError:
+    return _err(
+        409,
+        "OperationInvalidForCurrentState",
+        "The specified operation is not valid for the current state of the resource.",
+        [("Reason", "The pool has automatic scaling enabled; disable it before resizing the pool.")],
+    )
+
+
 def node_not_found() -> ApiError:
     return _err(404, "NodeNotFound", "The specified node does not exist.")

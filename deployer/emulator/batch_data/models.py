@@ -383,11 +383,15 @@ def _plan(store: Store, account: Doc, job: Doc, tasks: list[Doc], now: float) ->
     def node_of(slot: int) -> int:
         return slot // per_node if fill_pack else slot % n_nodes
 
-    free: list[tuple[float, int]] = [(earliest, s) for s in range(slots)]
-    running = [t for t in tasks if t.body["meta"]["state"] == "running"]
-    busy_until = sorted((t.body["meta"].get("end") or now for t in running), reverse=True)
-    for i in range(min(len(busy_until), slots)):
-        free[i] = (max(earliest, busy_until[i]), free[i][1])
+    # Slots held by running tasks stay busy until they end (on the node they run on, if it is still there).
+    busy: dict[int, float] = {}
+    for t in sorted((t for t in tasks if t.body["meta"]["state"] == "running"), key=lambda t: t.key):
+        m = t.body["meta"]
+        own = [s for s in range(slots) if s not in busy and node_of(s) == m.get("nodeIndex")]
+        spare = own or [s for s in range(slots) if s not in busy]
+        for s in spare[: max(1, int(t.body.get("requiredSlots") or 1))]:
+            busy[s] = m.get("end") or now
+    free = [(max(earliest, busy.get(s, earliest)), s) for s in range(slots)]
     heapq.heapify(free)
     queued = sorted(
         (t for t in tasks if t.body["meta"]["state"] == "active"),

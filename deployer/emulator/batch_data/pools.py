@@ -357,3 +357,140 @@ def node_counts(doc: Doc, node_list: list[NodeInfo]) -> dict[str, Any]:
         bucket[n.state] += 1
         bucket["total"] += 1
     return {"poolId": pool_id(doc), "dedicated": dedicated, "lowPriority": low}
+
+
+# -- writes through the data plane (batch_mgmt keeps the rules; this only translates) ---------------
+
+# Data-plane enum value (lower case) -> the management API's spelling.
+_MGMT_ENUM = {
+    v.lower(): v
+    for v in (
+        "Task",
+        "Pool",
+        "None",
+        "ReadOnly",
+        "ReadWrite",
+        "Requeue",
+        "Terminate",
+        "TaskCompletion",
+        "RetainedData",
+        "Spread",
+        "Pack",
+        "DockerCompatible",
+        "CriCompatible",
+        "TaskWorkingDirectory",
+        "ContainerImageDefault",
+        "CacheDisk",
+        "OsDisk",
+        "TemporaryDisk",
+        "NonAdmin",
+        "Admin",
+        "TCP",
+        "UDP",
+        "BatchManaged",
+        "UserManaged",
+        "NoPublicIPAddresses",
+        "IPv4",
+        "IPv6",
+        "CreationTime",
+        "Batch",
+        "Interactive",
+        "Allow",
+        "Deny",
+        "Regional",
+        "Zonal",
+        "NonPersistedTPM",
+        "VMGuestStateOnly",
+        "DiskWithVMGuestState",
+        "trustedLaunch",
+        "confidentialVM",
+        "Standard_LRS",
+        "Premium_LRS",
+        "StandardSSD_LRS",
+        "automatic",
+        "manual",
+        "rolling",
+    )
+}
+_MGMT_RENAME = {v: k for k, v in _RENAME.items()}
+_LOWER_IN_MGMT = {"dynamicVNetAssignmentScope"}  # the management API spells these values in lower case too
+
+
+def _to_mgmt(value: Any, parent: str = "") -> Any:
+    """The inverse of `_translate`: data-plane names and enum spellings -> the management API's."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            key: str = _MGMT_RENAME.get(k) or k
+            if parent in ("userIdentity", "cifsMountConfiguration") and k == "username":
+                key = "userName"
+            if parent == "imageReference" and k == "virtualMachineImageId":
+                key = "id"
+            if k in _ENUM_KEYS and parent not in _KEEP_CASE_PARENTS and k not in _LOWER_IN_MGMT:
+                if isinstance(v, str):
+                    out[key] = _MGMT_ENUM.get(v.lower(), v)
+                    continue
+                if isinstance(v, list) and all(isinstance(x, str) for x in v):
+                    out[key] = [_MGMT_ENUM.get(x.lower(), x) for x in v]
+                    continue
+            out[key] = _to_mgmt(v, k)
+        return out
+    if isinstance(value, list):
+        return [_to_mgmt(v, parent) for v in value]
+    return value
+
+
+def package_refs_to_mgmt(account: Doc, refs: Any) -> list[dict[str, Any]]:
+    out = []
+    for ref in refs or []:
+        if isinstance(ref, dict) and ref.get("applicationId"):
+            app = str(ref["applicationId"])
+            item: dict[str, Any] = {"id": app if app.startswith("/") else f"{account.body['id']}/applications/{app}"}
+            if ref.get("version"):
+                item["version"] = ref["version"]
+            out.append(item)
+    return out
+
+
+def scale_settings(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("enableAutoScale"):
+        return {
+            "autoScale": {
+                "formula": body.get("autoScaleFormula") or "",
+                "evaluationInterval": body.get("autoScaleEvaluationInterval") or "PT15M",
+            }
+        }
+    return {
+        "fixedScale": {
+            "resizeTimeout": body.get("resizeTimeout") or "PT15M",
+            "targetDedicatedNodes": body.get("targetDedicatedNodes") or 0,
+            "targetLowPriorityNodes": body.get("targetLowPriorityNodes") or 0,
+        }
+    }
+
+
+def update_to_mgmt(account: Doc, body: dict[str, Any]) -> dict[str, Any]:
+    """The management API's pool properties for what a data-plane add/patch names."""
+    props: dict[str, Any] = {}
+    for k in ("displayName", "vmSize", "taskSlotsPerNode", "metadata"):
+        if body.get(k) is not None:
+            props[k] = copy.deepcopy(body[k])
+    if body.get("virtualMachineConfiguration") is not None:
+        props["deploymentConfiguration"] = {
+            "virtualMachineConfiguration": _to_mgmt(body["virtualMachineConfiguration"], "virtualMachineConfiguration")
+        }
+    if body.get("enableInterNodeCommunication") is not None:
+        props["interNodeCommunication"] = "Enabled" if body["enableInterNodeCommunication"] else "Disabled"
+    for k in (
+        "networkConfiguration",
+        "startTask",
+        "taskSchedulingPolicy",
+        "userAccounts",
+        "mountConfiguration",
+        "upgradePolicy",
+    ):
+        if body.get(k) is not None:
+            props[k] = _to_mgmt(body[k], k)
+    if body.get("applicationPackageReferences") is not None:
+        props["applicationPackages"] = package_refs_to_mgmt(account, body["applicationPackageReferences"])
+    return props

@@ -27,7 +27,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from ..batch_mgmt import links
 from ..batch_mgmt import models as mgmt
+from ..batch_mgmt.formula import evaluate
 from ..batch_mgmt.odata import compile_filter
 from ..core import ApiError, Doc, Request, Response, Router, clock, etag, paging, render_batch
 from . import errors, models, pools
@@ -97,6 +99,16 @@ def register(router: Router) -> None:
     add("GET", "/nodecounts", list_node_counts)
     add("GET", "/pools/{pool_id}/nodes", list_nodes)
     add("GET", "/pools/{pool_id}/nodes/{node_id}", get_node)
+    # pool writes through the data plane: translated, then batch_mgmt's own rules
+    add("POST", "/pools", create_pool)
+    add("PATCH", "/pools/{pool_id}", patch_pool)
+    add("DELETE", "/pools/{pool_id}", delete_pool)
+    add("POST", "/pools/{pool_id}/updateproperties", replace_pool_properties)
+    add("POST", "/pools/{pool_id}/resize", resize_pool)
+    add("POST", "/pools/{pool_id}/stopresize", stop_pool_resize)
+    add("POST", "/pools/{pool_id}/enableautoscale", enable_auto_scale)
+    add("POST", "/pools/{pool_id}/disableautoscale", disable_auto_scale)
+    add("POST", "/pools/{pool_id}/evaluateautoscale", evaluate_auto_scale)
     # anything else under an account
     for verb in _VERBS:
         router.add(verb, PREFIX + "/{rest*}", unknown_path, api_version=False, auth=False)
@@ -109,15 +121,22 @@ def register(router: Router) -> None:
 
 def _service(handler: Handler) -> Handler:
     def run(req: Request, account: str, **params: str) -> Response:
-        acct = _account(req, account)
-        _authenticate(req, acct)
-        if not req.query.get("api-version"):
-            raise errors.missing_query_parameter("api-version")
-        resp = handler(req, acct, **params)
-        resp.headers["request-id"] = str(uuid.uuid4())
+        ids = {"request-id": str(uuid.uuid4())}
         client_id = req.headers.get("client-request-id")
         if client_id:
-            resp.headers["client-request-id"] = client_id
+            ids["client-request-id"] = client_id
+        try:
+            acct = _account(req, account)
+            _authenticate(req, acct)
+            if not req.query.get("api-version"):
+                raise errors.missing_query_parameter("api-version")
+            resp = handler(req, acct, **params)
+        except ApiError as err:  # errors carry the same ids (render_batch adds err.headers)
+            for k, v in ids.items():
+                err.headers.setdefault(k, v)
+            raise
+        for k, v in ids.items():
+            resp.headers[k] = v
         resp.headers["DataServiceVersion"] = "3.0"
         return resp
 
@@ -620,3 +639,154 @@ def get_node(req: Request, account: Doc, pool_id: str, node_id: str) -> Response
             }
             return _json(body)
     raise errors.node_not_found()
+
+
+# -- pool writes -------------------------------------------------------------------------------------
+
+
+def _pool_headers(req: Request, account: Doc, doc: Doc) -> dict[str, str]:
+    url = pools.pool_url(req.base_url, models.account_name(account), pools.pool_id(doc))
+    return {
+        "ETag": doc.etag,
+        "Last-Modified": clock.http_date(doc.body["meta"].get("modified", doc.updated)),
+        "DataServiceId": url,
+    }
+
+
+def _writable_pool(req: Request, account: Doc, pool_id: str) -> Doc:
+    doc = _pool(req, account, pool_id)
+    cond = _conditions(req)
+    if not etag.if_match_ok(cond.if_match, doc.etag) or not etag.if_none_match_ok(cond.if_none_match, doc.etag):
+        raise errors.condition_not_met()
+    if mgmt.pool_state(doc).deleting:
+        raise errors.pool_being_deleted()
+    return doc
+
+
+def _mgmt_update(req: Request, account: Doc, doc: Doc, props: dict[str, Any]) -> Doc:
+    return mgmt.update_pool(
+        req.store,
+        account,
+        pools.pool_id(doc),
+        {"properties": props},
+        if_match=doc.etag,
+        check_subnet=lambda sid: links.subnet_exists(req.store, sid),
+    )
+
+
+def create_pool(req: Request, account: Doc) -> Response:
+    body = _body(req)
+    if not isinstance(body, dict):
+        raise errors.invalid_request_body("The request body must be a JSON object.")
+    pool_id = body.get("id")
+    if not isinstance(pool_id, str) or not pool_id:
+        raise errors.missing_property("id")
+    if mgmt.pool_of(req.store, account, pool_id) is not None:
+        raise errors.pool_exists()
+    props = pools.update_to_mgmt(account, body)
+    props["scaleSettings"] = pools.scale_settings(body)
+    payload: dict[str, Any] = {"properties": props}
+    if isinstance(body.get("resourceTags"), dict):
+        payload["tags"] = body["resourceTags"]
+    doc, _ = mgmt.create_or_replace_pool(
+        req.store,
+        account,
+        pool_id,
+        payload,
+        if_none_match="*",
+        check_subnet=lambda sid: links.subnet_exists(req.store, sid),
+    )
+    headers = _pool_headers(req, account, doc)
+    headers["Location"] = headers["DataServiceId"]
+    return Response.empty(201, headers=headers)
+
+
+def patch_pool(req: Request, account: Doc, pool_id: str) -> Response:
+    body = _body(req)
+    doc = _writable_pool(req, account, pool_id)
+    props = pools.update_to_mgmt(account, body if isinstance(body, dict) else {})
+    if isinstance(body, dict) and body.get("startTask") == {}:
+        props["startTask"] = {}
+    return Response.empty(200, headers=_pool_headers(req, account, _mgmt_update(req, account, doc, props)))
+
+
+def replace_pool_properties(req: Request, account: Doc, pool_id: str) -> Response:
+    body = _body(req)
+    body = body if isinstance(body, dict) else {}
+    for required in ("applicationPackageReferences", "metadata"):
+        if body.get(required) is None:
+            raise errors.missing_property(required)
+    doc = _writable_pool(req, account, pool_id)
+    props = pools.update_to_mgmt(
+        account, {k: body.get(k) for k in ("startTask", "applicationPackageReferences", "metadata")}
+    )
+    props.setdefault("startTask", {})  # omitted: removed
+    return Response.empty(204, headers=_pool_headers(req, account, _mgmt_update(req, account, doc, props)))
+
+
+def delete_pool(req: Request, account: Doc, pool_id: str) -> Response:
+    doc = _pool(req, account, pool_id)
+    cond = _conditions(req)
+    if not etag.if_match_ok(cond.if_match, doc.etag) or not etag.if_none_match_ok(cond.if_none_match, doc.etag):
+        raise errors.condition_not_met()
+    mgmt.begin_delete_pool(req.store, account, pools.pool_id(doc))
+    return Response.empty(202)
+
+
+def resize_pool(req: Request, account: Doc, pool_id: str) -> Response:
+    body = _body(req)
+    body = body if isinstance(body, dict) else {}
+    doc = _writable_pool(req, account, pool_id)
+    st = mgmt.pool_state(doc)
+    if st.auto_scale:
+        raise errors.pool_auto_scale_enabled()
+    if st.allocation_state != "Steady":
+        raise errors.pool_being_resized()
+    fixed: dict[str, Any] = {
+        "resizeTimeout": body.get("resizeTimeout") or "PT15M",
+        "targetDedicatedNodes": body.get("targetDedicatedNodes") or 0,
+        "targetLowPriorityNodes": body.get("targetLowPriorityNodes") or 0,
+    }
+    if body.get("nodeDeallocationOption"):
+        fixed["nodeDeallocationOption"] = pools._to_mgmt({"nodeDeallocationOption": body["nodeDeallocationOption"]})[
+            "nodeDeallocationOption"
+        ]
+    updated = _mgmt_update(req, account, doc, {"scaleSettings": {"fixedScale": fixed}})
+    return Response.empty(202, headers=_pool_headers(req, account, updated))
+
+
+def stop_pool_resize(req: Request, account: Doc, pool_id: str) -> Response:
+    doc = _writable_pool(req, account, pool_id)
+    updated = mgmt.stop_resize(req.store, account, pools.pool_id(doc))
+    return Response.empty(202, headers=_pool_headers(req, account, updated))
+
+
+def enable_auto_scale(req: Request, account: Doc, pool_id: str) -> Response:
+    body = _body(req)
+    body = body if isinstance(body, dict) else {}
+    doc = _writable_pool(req, account, pool_id)
+    current = (mgmt.pool_properties(doc).get("scaleSettings") or {}).get("autoScale") or {}
+    formula = body.get("autoScaleFormula") or current.get("formula")
+    if not formula:
+        raise errors.missing_property("autoScaleFormula")
+    interval = body.get("autoScaleEvaluationInterval") or current.get("evaluationInterval") or "PT15M"
+    updated = _mgmt_update(
+        req, account, doc, {"scaleSettings": {"autoScale": {"formula": formula, "evaluationInterval": interval}}}
+    )
+    return Response.empty(200, headers=_pool_headers(req, account, updated))
+
+
+def disable_auto_scale(req: Request, account: Doc, pool_id: str) -> Response:
+    doc = _writable_pool(req, account, pool_id)
+    updated = mgmt.disable_autoscale(req.store, account, pools.pool_id(doc))
+    return Response.empty(200, headers=_pool_headers(req, account, updated))
+
+
+def evaluate_auto_scale(req: Request, account: Doc, pool_id: str) -> Response:
+    body = _body(req)
+    formula = body.get("autoScaleFormula") if isinstance(body, dict) else None
+    if not formula:
+        raise errors.missing_property("autoScaleFormula")
+    _pool(req, account, pool_id)
+    result = evaluate(str(formula))
+    return _json({"timestamp": clock.iso(), "results": result.results})

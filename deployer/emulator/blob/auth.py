@@ -3,11 +3,13 @@
 - Shared key (`Authorization: SharedKey {account}:{signature}`): the signature is VERIFIED. The
   string to sign is rebuilt from the request as the Blob REST documentation describes it (verb,
   standard headers, x-ms-* headers, canonicalized resource and query) and HMAC-SHA256-signed with
-  each of the account's two keys. The account named in the header is used as signed, because
-  azure-storage-blob names a path-style account `blob/{name}` (it reads the account from the URL
-  path on localhost / 127.0.0.1 hosts); it must be `{name}` or `blob/{name}`. The x-ms-* headers
-  are tried in plain byte order and in the SDK's order (hyphens ignored first), since either may
-  be what a client signed. Accounts with allowSharedKeyAccess=false refuse it.
+  each of the account's two keys. The account named in the header is used as signed: on
+  localhost / 127.0.0.1 hosts azure-storage-blob reads the account from the URL path, so a client
+  made from the account URL signs as `blob/{name}` and one made by `from_blob_url` /
+  `from_container_url` as `blob`; those and `{name}` (a named-key credential) are accepted — the
+  HMAC with this account's key is the proof. The x-ms-* headers are tried in plain byte order and
+  in the SDK's order (hyphens ignored first), since either may be what a client signed. Accounts
+  with allowSharedKeyAccess=false refuse it.
 - Bearer tokens are accepted whatever they hold, as everywhere in the emulator.
 - SAS (`sig` in the query): account SAS (`ss`/`srt`) and service SAS (`sr` = b, bs, bv, c) signed
   with an account key are verified, then checked for the time window (`st`, `se`: 403
@@ -21,7 +23,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import quote, unquote, urlencode
 
 from ..core import Doc, Request, clock
 from ..storage import models as storage_models
@@ -91,7 +93,7 @@ def _matches(account: Doc, text: str, signature: str) -> bool:
 def _check_shared_key(req: Request, account: Doc, credentials: str, query: dict[str, str]) -> None:
     name = account.body["name"]
     signed_as, _, signature = credentials.rpartition(":")
-    if signed_as not in (name, f"blob/{name}"):
+    if signed_as not in (name, f"blob/{name}", "blob"):
         raise errors.authentication_failed(f"The account {signed_as or '?'} does not own the resource {req.path}.")
     if account.body["properties"].get("allowSharedKeyAccess") is False:
         raise errors.key_auth_not_permitted()
@@ -192,6 +194,30 @@ def _service_sas_string(q: dict[str, str], resource: str) -> str:
     scope = " ses" if q.get("sv", "") >= _SES_SINCE else ""
     head, tail = _fields(q, "sp st se"), _fields(q, "si sip spr sv sr snapshot" + scope + " rscc rscd rsce rscl rsct")
     return "\n".join([*head, resource, *tail])
+
+
+def service_sas(
+    account: Doc,
+    container: str,
+    blob: str | None = None,
+    *,
+    permission: str,
+    expiry: float,
+    start: float | None = None,
+    version: str = "2025-01-05",
+) -> str:
+    """A service SAS query string for a blob (or, without `blob`, a container), signed with key1,
+    exactly as this module verifies them: e.g. the `storageUrl` of a Batch application package is
+    `blob_endpoint(req.base_url, name) + f"{container}/{blob}?" + service_sas(acct, container, blob,
+    permission="rcw", expiry=clock.now() + 3600)`."""
+    fields = {"sv": version, "se": clock.iso(expiry, digits=0), "sr": "b" if blob else "c", "sp": permission}
+    if start is not None:
+        fields["st"] = clock.iso(start, digits=0)
+    fields["spr"] = "https"
+    name = account.body["name"]
+    resource = f"/blob/{name}/{container}/{blob}" if blob else f"/blob/{name}/{container}"
+    sig = sign(storage_models.account_key(account), _service_sas_string(fields, resource))
+    return urlencode({**fields, "sig": sig}, quote_via=quote)
 
 
 def _sas_resource(sr: str, account: str, container: str | None, blob: str | None) -> str:

@@ -175,7 +175,7 @@ def _conditions(req: Request, doc: Doc | None, *, read: bool = False) -> Respons
         raise errors.condition_not_met()
     if doc is not None and if_none and etag.matches(if_none, current):
         if read:
-            return Response.empty(304, _stamp(doc))
+            return _not_modified(doc)
         if if_none.strip() == "*":
             raise errors.blob_already_exists()
         raise errors.condition_not_met()
@@ -184,12 +184,16 @@ def _conditions(req: Request, doc: Doc | None, *, read: bool = False) -> Respons
         since = _http_time(req, "If-Modified-Since")
         if since is not None and modified <= since:
             if read:
-                return Response.empty(304, _stamp(doc))
+                return _not_modified(doc)
             raise errors.condition_not_met()
         unmodified = _http_time(req, "If-Unmodified-Since")
         if unmodified is not None and modified > unmodified:
             raise errors.condition_not_met()
     return None
+
+
+def _not_modified(doc: Doc) -> Response:
+    return Response.empty(304, {**_stamp(doc), "x-ms-error-code": "ConditionNotMet"})
 
 
 def _stamp(doc: Doc) -> dict[str, str]:

@@ -231,6 +231,11 @@ def test_job_write_headers_and_etags(batch: Batch) -> None:
         )
     assert info.value.status_code == 412 and info.value.error.code == "ConditionNotMet"
     assert d.get_job("j").priority == 1
+    fresh = d.get_job("j").etag
+    with pytest.raises(HttpResponseError) as info:  # If-None-Match on the current ETag: 304 Not Modified
+        d.get_job("j", etag=fresh, match_condition=MatchConditions.IfModified)
+    assert info.value.status_code == 304
+    assert d.get_job("j", etag=current, match_condition=MatchConditions.IfModified).etag == fresh
 
 
 def test_job_patch_merges_and_put_replaces(batch: Batch) -> None:
@@ -555,6 +560,18 @@ def test_tasks_run_on_the_pools_nodes(batch: Batch, frozen_clock: Any) -> None:
     counts_by_pool = {c.pool_id: c for c in d.list_pool_node_counts()}
     assert counts_by_pool[POOL].dedicated.running == 2
 
+    # Disabling with requeue puts the running tasks back in the queue; enabling resumes.
+    poller = d.begin_disable_job("run", bm.BatchJobDisableOptions(disable_tasks="requeue"), polling_interval=FAST)
+    frozen_clock.advance(1)
+    poller.result()
+    requeued = d.get_task("run", running[0].id)
+    assert requeued.state == "active" and requeued.execution_info.requeue_count == 1
+    frozen_clock.advance(30)
+    assert d.get_job_task_counts("run").task_counts.active == 5  # nothing starts while the job is disabled
+    d.begin_enable_job("run", polling_interval=FAST)
+    frozen_clock.advance(1)
+    d.get_job("run")  # (a poll)
+
     frozen_clock.advance(60)
     counts = d.get_job_task_counts("run").task_counts
     assert (counts.completed, counts.succeeded) == (5, 5)
@@ -708,6 +725,76 @@ def test_pools_as_the_data_plane_shows_them(batch: Batch, frozen_clock: Any) -> 
     assert d.get_pool(POOL).allocation_state == "resizing"
     frozen_clock.advance(600)
     assert len(list(d.list_nodes(POOL))) == 3
+
+
+def test_pool_writes_through_the_data_plane(emulator: Any, frozen_clock: Any) -> None:
+    batch = make_batch(emulator, pool=False)
+    d = batch.data
+    mgmt_pools = emulator.clients.batch_mgmt.pool
+    d.create_pool(
+        bm.BatchPoolCreateOptions(
+            id="dp",
+            vm_size="standard_d2s_v3",
+            virtual_machine_configuration=bm.VirtualMachineConfiguration(
+                image_reference=bm.BatchVmImageReference(publisher="canonical", offer="ubuntu", sku="22_04-lts"),
+                node_agent_sku_id="batch.node.ubuntu 22.04",
+            ),
+            target_dedicated_nodes=1,
+            start_task=bm.BatchStartTask(
+                command_line="echo hi",
+                user_identity=bm.UserIdentity(
+                    auto_user=bm.AutoUserSpecification(scope="pool", elevation_level="admin")
+                ),
+            ),
+            metadata=[bm.BatchMetadataItem(name="k", value="v")],
+        )
+    )
+    assert batch.requests("POST", "/pools")[-1]["status"] == 201
+    with pytest.raises(ResourceExistsError) as info:
+        d.create_pool(bm.BatchPoolCreateOptions(id="DP", vm_size="standard_d2s_v3"))
+    assert info.value.error.code == "PoolExists"
+
+    # The management API sees the same pool, in its own spelling.
+    arm = mgmt_pools.get(RG, ACCOUNT, "dp")
+    vmc = arm.deployment_configuration.virtual_machine_configuration
+    assert vmc.node_agent_sku_id == "batch.node.ubuntu 22.04"
+    assert arm.start_task.user_identity.auto_user.elevation_level == "Admin"
+    assert arm.scale_settings.fixed_scale.target_dedicated_nodes == 1
+
+    frozen_clock.advance(600)
+    assert d.get_pool("dp").current_dedicated_nodes == 1
+    poller = d.begin_resize_pool("dp", bm.BatchPoolResizeOptions(target_dedicated_nodes=3), polling_interval=FAST)
+    assert d.get_pool("dp").allocation_state == "resizing"
+    with pytest.raises(ResourceExistsError) as info:
+        d.begin_resize_pool("dp", bm.BatchPoolResizeOptions(target_dedicated_nodes=2), polling_interval=FAST)
+    assert info.value.error.code == "PoolBeingResized"
+    frozen_clock.advance(600)
+    poller.result()
+    assert d.get_pool("dp").current_dedicated_nodes == 3
+
+    d.update_pool("dp", bm.BatchPoolUpdateOptions(metadata=[bm.BatchMetadataItem(name="k", value="w")]))
+    assert [(m.name, m.value) for m in d.get_pool("dp").metadata] == [("k", "w")]
+    assert d.get_pool("dp").start_task.command_line == "echo hi"  # PATCH keeps what it does not name
+
+    d.enable_pool_auto_scale("dp", bm.BatchPoolEnableAutoScaleOptions(auto_scale_formula="$TargetDedicatedNodes = 2;"))
+    pool = d.get_pool("dp")
+    assert pool.enable_auto_scale is True and pool.auto_scale_formula == "$TargetDedicatedNodes = 2;"
+    assert mgmt_pools.get(RG, ACCOUNT, "dp").scale_settings.auto_scale.formula == "$TargetDedicatedNodes = 2;"
+    run = d.evaluate_pool_auto_scale(
+        "dp", bm.BatchPoolEvaluateAutoScaleOptions(auto_scale_formula="$TargetDedicatedNodes = 4;")
+    )
+    assert "$TargetDedicatedNodes=4" in run.results
+    with pytest.raises(ResourceExistsError):
+        d.begin_resize_pool("dp", bm.BatchPoolResizeOptions(target_dedicated_nodes=1))
+    d.disable_pool_auto_scale("dp")
+    assert d.get_pool("dp").enable_auto_scale is False
+
+    poller = d.begin_delete_pool("dp", polling_interval=FAST)
+    assert d.get_pool("dp").state == "deleting"
+    frozen_clock.advance(600)
+    poller.result()
+    with pytest.raises(ResourceNotFoundError):
+        d.get_pool("dp")
 
 
 # ==============================================================================================

@@ -17,8 +17,10 @@ from azure.core.exceptions import (
 from azure.storage.blob import (
     AccountSasPermissions,
     BlobBlock,
+    BlobClient,
     BlobSasPermissions,
     BlobServiceClient,
+    ContainerClient,
     ContainerSasPermissions,
     ContentSettings,
     ResourceTypes,
@@ -27,6 +29,8 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 
+from deployer.emulator.blob import auth
+from deployer.emulator.core import clock
 from deployer.emulator.storage import models as storage_models
 
 ACCOUNT = "stblobs"
@@ -291,6 +295,31 @@ def test_sas_tokens(blobs, frozen_clock):
     with pytest.raises(ClientAuthenticationError) as err:
         blob.download_blob()
     assert err.value.status_code == 403 and err.value.error_code == "AuthenticationFailed"
+
+
+def test_clients_made_from_urls(blobs):
+    """SAS URLs (what Batch hands out for application packages) and key-signed URL clients."""
+    blobs.service.create_container("apps")
+    expiry = datetime.now(UTC) + timedelta(hours=1)
+    can_write = BlobSasPermissions(read=True, create=True, write=True)
+    sas = generate_blob_sas(
+        ACCOUNT, "apps", "ffmpeg/6.1.zip", account_key=blobs.key, permission=can_write, expiry=expiry
+    )
+    options = blobs.emulator.clients._blob_options
+    upload = BlobClient.from_blob_url(f"{blobs.url}apps/ffmpeg/6.1.zip?{sas}", **options)
+    upload.upload_blob(b"PK...")
+    assert upload.download_blob().readall() == b"PK..."
+    keyed = ContainerClient.from_container_url(f"{blobs.url}apps", credential=blobs.key, **options)
+    assert [b.name for b in keyed.list_blobs()] == ["ffmpeg/6.1.zip"]
+
+    # The emulator's own SAS generator (for services such as Batch) makes URLs the SDK can use.
+    acct = storage_models.find_account(blobs.emulator.app.store, ACCOUNT)
+    query = auth.service_sas(acct, "apps", "ffmpeg/7.0.zip", permission="rcw", expiry=clock.now() + 60)
+    made = BlobClient.from_blob_url(f"{blobs.url}apps/ffmpeg/7.0.zip?{query}", **options)
+    made.upload_blob(b"PK7")
+    assert made.download_blob().readall() == b"PK7"
+    listing = auth.service_sas(acct, "apps", permission="l", expiry=clock.now() + 60)
+    assert len(list(blobs.client(listing).get_container_client("apps").list_blobs())) == 2
 
 
 def test_management_and_data_plane_share_containers(blobs):
