@@ -33,7 +33,7 @@ from typing import Any
 from deployer.plan.model import Action, Change, FieldChange
 from deployer.resources import normalize as n
 from deployer.resources.normalize import MISSING
-from deployer.resources.rules import DiffContext, Effect, KindRules, Node, StaticContext
+from deployer.resources.rules import DiffContext, Effect, Field, KindRules, Node, StaticContext
 from deployer.stack.model import Address, DesiredResource
 
 __all__ = ["DiffContext", "StaticContext", "diff_resource"]
@@ -165,7 +165,7 @@ def _equal(a: Any, b: Any, node: Node) -> bool:
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         if len(a) != len(b):
             return False
-        item = node.child(0)
+        item = _items(node)
         if node.rule is not None and node.rule.unordered:
             remaining = list(b)
             for x in a:
@@ -179,6 +179,22 @@ def _equal(a: Any, b: Any, node: Node) -> bool:
         return False
     key = node.rule.key if node.rule is not None else n.exact
     return bool(key(a) == key(b))
+
+
+_ITEM_NODES: dict[Any, Node] = {}
+
+
+def _items(node: Node) -> Node:
+    """The node for a list's items: the `[]` rows, or else the list's own key for scalar items
+    (`addressSpace`, `identity.userAssignedIdentities`)."""
+    item = node.child(0)
+    if item.rule is not None or item.children or node.rule is None or node.rule.key is n.exact:
+        return item
+    if node.rule.key not in _ITEM_NODES:
+        scalar = Node()
+        scalar.rule = Field(node.rule.path + "[]", key=node.rule.key)
+        _ITEM_NODES[node.rule.key] = scalar
+    return _ITEM_NODES[node.rule.key]
 
 
 def _unresolved(value: Any, path: tuple[str | int, ...] = ()) -> list[str]:

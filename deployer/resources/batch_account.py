@@ -45,12 +45,12 @@ FIELDS: tuple[Field, ...] = (
         Field(f"networkProfile.{access}.ipRules", unordered=True),
         Field(f"networkProfile.{access}.ipRules[].action", key=n.ci),
     )),
-    Field("identity", U),
+    Field("identity", U, default={}),
     Field("identity.type", key=n.ci, default="None"),
     Field("identity.userAssignedIdentities", form=n.id_set, key=n.arm_id, unordered=True),
     Field("identity.principalId", ignore=True),
     Field("identity.tenantId", ignore=True),
-    Field("tags", U),
+    Field("tags", U, default={}),
 )
 
 SERVER_SET = (

@@ -18,7 +18,7 @@ U = Effect.UPDATE
 
 FIELDS: tuple[Field, ...] = (
     Field("publicAccess", U, key=n.ci, default="None"),
-    Field("metadata", U, form=n.name_value_map),
+    Field("metadata", U, form=n.name_value_map, default={}),
 )
 
 SERVER_SET = ("id", "name", "type", "etag", "systemData", "lastModifiedTime", "leaseStatus", "leaseState",

@@ -105,7 +105,7 @@ JOB_SPEC_FIELDS: tuple[Field, ...] = (
     *prefixed("jobPreparationTask", JOB_PREPARATION_TASK),
     Field("jobReleaseTask", R),
     *prefixed("jobReleaseTask", JOB_RELEASE_TASK),
-    Field("metadata", U, form=n.name_value_map),
+    Field("metadata", U, form=n.name_value_map, default={}),
 )
 
 FIELDS: tuple[Field, ...] = (

@@ -40,7 +40,7 @@ FIELDS: tuple[Field, ...] = (
     Field("schedule.recurrenceInterval", key=n.duration),
     Field("jobSpecification", U),
     *prefixed("jobSpecification", job.JOB_SPEC_FIELDS, effect=None),
-    Field("metadata", U, form=n.name_value_map),
+    Field("metadata", U, form=n.name_value_map, default={}),
 )
 
 SERVER_SET = (

@@ -22,12 +22,12 @@ U, R = Effect.UPDATE, Effect.REPLACE
 FIELDS: tuple[Field, ...] = (
     Field("location", R, key=n.location),
     Field("addressSpace", U, key=n.ci, unordered=True),
-    Field("subnets", U),
+    Field("subnets", U, default={}),
     Field("subnets.*.addressPrefix", key=n.ci),
     Field("subnets.*.addressPrefixes", key=n.ci, unordered=True),
     Field("subnets.*.serviceEndpoints", key=n.ci, unordered=True),
     Field("subnets.*.privateEndpointNetworkPolicies", key=n.ci, default="Disabled"),
-    Field("tags", U),
+    Field("tags", U, default={}),
 )
 
 SERVER_SET = ("id", "name", "type", "etag", "provisioningState", "resourceGuid", "systemData")

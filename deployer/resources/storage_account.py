@@ -48,7 +48,7 @@ FIELDS: tuple[Field, ...] = (
     Field("allowSharedKeyAccess", U, default=True, unset="keep"),
     Field("publicNetworkAccess", U, key=n.ci, unset="keep"),
     Field("allowBlobPublicAccess", U, default=False),
-    Field("tags", U),
+    Field("tags", U, default={}),
 )
 
 MANAGED_PROPERTIES = ("accessTier", "minimumTlsVersion", "allowSharedKeyAccess", "publicNetworkAccess",

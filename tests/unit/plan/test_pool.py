@@ -379,9 +379,9 @@ def test_a_removed_secret_is_a_change() -> None:
     del spec.spec["startTask"]["containerSettings"]["registry"]["password"]
     spec.spec["startTask"]["containerSettings"]["registry"]["identityReference"] = {"resourceId": f"{SUB}/x/y/id"}
     change = diff(spec, live_pool())
-    assert {(f.path, f.before, f.after) for f in change.fields} == {
+    assert [(f.path, f.before, f.after) for f in change.fields] == [
         (REGISTRY_PATH, n.SENSITIVE, None),
-        ("startTask.containerSettings.registry.identityReference", None, {"resourceId": f"{SUB}/x/y/id"})}
+        ("startTask.containerSettings.registry.identityReference", None, {"resourceId": f"{SUB}/x/y/id"})]
 
 
 def test_node_deallocation_option_compares_what_azure_returns_or_the_fingerprint() -> None:

@@ -1,0 +1,39 @@
+"""Which Azure a stack talks to: its `target:` block, or `--target` on the command line.
+
+`--target local` runs any stack against the embedded emulator; nothing ever falls back to a
+different target silently — a target that lacks what it needs is a usage error.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deployer.azure.clients import EMULATOR_SUBSCRIPTION, Clients
+from deployer.errors import UsageError
+from deployer.stack.model import Target
+
+TARGET_KINDS = ("azure", "local", "emulator")
+
+
+def clients_for(target: Target, base_dir: Path, override: str | None = None) -> Clients:
+    kind = override or target.kind
+    if kind not in TARGET_KINDS:
+        raise UsageError(f"unknown target {kind!r}; use one of {', '.join(TARGET_KINDS)}")
+    subscription = target.subscription or EMULATOR_SUBSCRIPTION
+    if kind == "local":
+        from deployer.emulator.core.store import resolve_data_dir
+
+        return Clients.for_emulator_embedded(resolve_data_dir(None), subscription_id=subscription)
+    if kind == "emulator":
+        if not target.endpoint:
+            raise UsageError("the emulator target needs `target.endpoint` (the URL `deploy emulator serve` printed)")
+        ca_file = (base_dir / target.ca_file) if target.ca_file else None
+        if ca_file is not None and not ca_file.is_file():
+            raise UsageError(f"target.caFile {target.ca_file!r} not found (looked for {ca_file})")
+        return Clients.for_emulator_served(target.endpoint, ca_file, subscription_id=subscription)
+    if not target.subscription:
+        raise UsageError("the azure target needs `target.subscription`")
+    try:
+        return Clients.for_azure(target.subscription, target.cloud)
+    except ValueError as exc:  # unknown cloud name
+        raise UsageError(str(exc)) from None
