@@ -35,6 +35,25 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class PlanFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class TargetKind(str, Enum):
+    local = "local"
+    emulator = "emulator"
+    azure = "azure"
+
+
+TargetOption = Annotated[
+    TargetKind | None,
+    typer.Option("--target", help="Where to deploy, overriding the stack's target.kind (local runs the "
+                 "embedded emulator)."),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"batch-deployer {__version__}")
@@ -69,6 +88,40 @@ def validate(
     results = [validate_file(path) for path in stacks]
     print_validation(results, output_format.value)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
+
+
+@app.command()
+def plan(
+    stack: Annotated[Path, typer.Argument(help="The stack file (YAML).", show_default=False)],
+    target: TargetOption = None,
+    output_format: Annotated[
+        PlanFormat,
+        typer.Option("--format", help="text (like Terraform), json (stable, documented shape) or markdown "
+                     "(for a pull-request comment)."),
+    ] = PlanFormat.text,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Save the plan to this file, for `deploy apply FILE`.", show_default=False),
+    ] = None,
+    detailed_exitcode: Annotated[
+        bool,
+        typer.Option("--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error."),
+    ] = False,
+) -> None:
+    """Diff the stack against live state and show every change it would make."""
+    from deployer.console import print_plan
+    from deployer.plan.run import plan_stack_file, saved_plan_text
+
+    run = plan_stack_file(stack, target.value if target else None)
+    print_plan(run.plan, output_format.value)
+    if out is not None:
+        try:
+            out.write_text(saved_plan_text(run, stack), encoding="utf-8")
+        except OSError as exc:
+            from deployer.errors import UsageError
+
+            raise UsageError(f"cannot write the plan to {out}: {exc.strerror or exc}") from None
+    raise typer.Exit(2 if detailed_exitcode and not run.plan.is_empty else 0)
 
 
 @app.command()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from deployer.errors import Diagnostic
+    from deployer.plan.model import Plan
     from deployer.stack.validate import ValidationResult
 
 
@@ -72,6 +73,25 @@ def print_validation(results: Sequence[ValidationResult], fmt: str) -> None:
         else:
             noun = "error" if errors == 1 else "errors"
             out().print(f"[red]invalid[/red] {result.file}: {errors} {noun}")
+
+
+def print_plan(plan: Plan, fmt: str) -> None:
+    from deployer.plan.render import render_json, render_markdown, render_text
+
+    if fmt == "json":
+        sys.stdout.write(render_json(plan))
+    elif fmt == "markdown":
+        sys.stdout.write(render_markdown(plan))
+    else:
+        sys.stdout.write(render_text(plan, color=use_color()))
+    sys.stdout.flush()
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    import os
+
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
 def print_error(message: str) -> None:

@@ -46,7 +46,9 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
   `pool` the pool id; metadata and tags as maps; lists with an identity as maps keyed by it;
   the deployer's own `deployer.*` markers left out). `before` is null for a create, `after` for a
   delete.
-* `fields` — each place that differs, at the deepest path that does (`metadata.team`,
+* `name` — the Azure name (account name, pool id...); `reason` — one line saying why this action.
+* `fields` — each place that differs (empty for a create or a delete: `after` / `before` say it
+  all), at the deepest path that does (`metadata.team`,
   `scaleSettings.autoScale.formula`, `userAccounts.alice.password`; map keys that are not plain
   names are quoted: `metadata["a.b"]`; lists are compared and reported whole). `before` is the live
   value (the default Azure applies when it returned none), `after` the desired one; a removal

@@ -114,7 +114,7 @@ class _Walk:
             if isinstance(dv, n.Secret):
                 if dv.value is not None and rule.key(dv.value) != rule.key(live):
                     self.emit(path, n.Fingerprint("", sensitive=True), dv, effect)
-            elif dv is MISSING or not _equal(dv, live, node):
+            elif dv is MISSING or not _same(dv, live, rule.key):
                 self.emit(path, live, dv, effect)
 
     def emit(self, path: tuple[str | int, ...], before: Any, after: Any, effect: Any) -> None:
@@ -125,6 +125,13 @@ class _Walk:
             effect = Effect.UPDATE
         sensitive = isinstance(after, n.Secret) or (isinstance(before, n.Fingerprint) and before.sensitive)
         self.diffs.append(_Diff(path, shown_before, shown_after, effect, sensitive))
+
+
+def _same(a: Any, b: Any, key: n.Key) -> bool:
+    """Equality of two plain values by a key (containers as canonical JSON)."""
+    if isinstance(a, Mapping | list | tuple) or isinstance(b, Mapping | list | tuple):
+        return bool(n.canonical_json(n.display(a)) == n.canonical_json(n.display(b)))
+    return bool(key(a) == key(b))
 
 
 def _plain_mapping(value: Any) -> bool:
@@ -200,8 +207,9 @@ def _items(node: Node) -> Node:
 def _unresolved(value: Any, path: tuple[str | int, ...] = ()) -> list[str]:
     """Warnings for secrets the plan could not resolve (apply will need them)."""
     if isinstance(value, n.Secret) and value.value is None:
-        return [f"{n.format_path(path)}: the secret {value.ref} could not be resolved while planning; "
-                "it is resolved again when applying"]
+        what = value.ref if value.ref.startswith("the ") else f"the secret {value.ref}"
+        return [f"{n.format_path(path)}: {what} could not be resolved while planning, so it was not compared; "
+                "apply resolves it again"]
     if isinstance(value, Mapping):
         return [w for k, v in value.items() for w in _unresolved(v, (*path, k))]
     return []

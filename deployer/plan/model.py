@@ -82,6 +82,9 @@ class FieldChange:
         object.__setattr__(self, "before", freeze(self.before))
         object.__setattr__(self, "after", freeze(self.after))
 
+    def __hash__(self) -> int:
+        return hash((self.path, self.forces_replacement, self.sensitive))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "path": self.path,
@@ -115,6 +118,9 @@ class Change:
         object.__setattr__(self, "fields", tuple(self.fields))
         object.__setattr__(self, "replace_paths", tuple(self.replace_paths))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+
+    def __hash__(self) -> int:
+        return hash((self.address, self.kind, self.action, self.etag))
 
     @property
     def is_change(self) -> bool:
@@ -210,7 +216,12 @@ class Plan:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as error:
             raise PlanError(f"{source}: not a plan file: invalid JSON ({error})") from None
-        return cls.from_dict(data, source)
+        except RecursionError:
+            raise PlanError(f"{source}: not a plan file: nested too deeply") from None
+        try:
+            return cls.from_dict(data, source)
+        except RecursionError:
+            raise PlanError(f"{source}: malformed plan: values nested too deeply") from None
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "saved plan") -> Plan:

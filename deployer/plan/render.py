@@ -16,7 +16,7 @@ from typing import Any
 
 from deployer.plan.model import Action, Change, FieldChange, Plan, thaw
 from deployer.resources import rules_for
-from deployer.resources.normalize import SENSITIVE, format_path
+from deployer.resources.normalize import KNOWN_AFTER_APPLY, NOT_READ, SENSITIVE, WRITE_ONLY, format_path
 
 __all__ = ["render_json", "render_markdown", "render_text"]
 
@@ -41,7 +41,13 @@ _ACTION_COLORS = {
 _INDENT = "      "
 
 
+_MARKERS = (SENSITIVE, KNOWN_AFTER_APPLY, WRITE_ONLY, NOT_READ)
+
+
 def _value(value: Any) -> str:
+    """A value as plans print it: JSON, except the markers, which read as they are."""
+    if isinstance(value, str) and value in _MARKERS:
+        return value
     return json.dumps(thaw(value), ensure_ascii=False, separators=(", ", ": "))
 
 

@@ -110,7 +110,7 @@ JOB_SPEC_FIELDS: tuple[Field, ...] = (
 
 FIELDS: tuple[Field, ...] = (
     *JOB_SPEC_FIELDS,
-    Field("tasks", R, key=n.canonical_json, write_only=True,
+    Field("tasks", R, key=n.canonical_json, default=[], write_only=True,
           note="tasks are write-once: compared by the fingerprint recorded when they were added"),
 )
 
@@ -157,8 +157,8 @@ def live_body(rest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     metadata, _, fingerprints = split_reserved(body.get("metadata"))
     body["metadata"] = metadata
     pool_info = body.get("poolInfo")
-    if isinstance(pool_info, Mapping) and pool_info.get("poolId"):
-        body["pool"] = pool_info["poolId"]
+    if isinstance(pool_info, Mapping) and pool_info.get("poolId") and len(pool_info) == 1:
+        body["pool"] = body.pop("poolInfo")["poolId"]
     return body, fingerprints
 
 

@@ -241,8 +241,10 @@ def duration_ticks(text: str) -> int | None:
     """A duration in 100 ns ticks, from ISO 8601 (`PT5M`, `P1DT2H`) or .NET (`1.02:00:00`); None
     when the text is neither."""
     text = text.strip()
+    if text.upper() == "P":  # how the Azure SDKs serialize timedelta(0)
+        return 0
     match = _ISO_DURATION.match(text.upper())
-    if match and text.upper() not in ("P", "PT") and not text.upper().endswith("T"):
+    if match and text.upper() != "PT" and not text.upper().endswith("T"):
         parts = match.groupdict()
         weeks, days = int(parts["weeks"] or 0), int(parts["days"] or 0)
         hours, minutes = int(parts["hours"] or 0), int(parts["minutes"] or 0)
@@ -265,12 +267,18 @@ def duration_ticks(text: str) -> int | None:
     return total_seconds * _TICKS_PER_SECOND + int(seconds * _TICKS_PER_SECOND)
 
 
+#: .NET TimeSpan.MaxValue, Batch's "unlimited" (`P10675199DT2H48M5.4775807S`), in ticks.
+UNLIMITED_TICKS = 2**63 - 1
+
+
 def duration(value: Any) -> Any:
-    """Durations compared by length: `PT5M` == `00:05:00` == `PT300S`; `P1DT2H` == `1.02:00:00`."""
+    """Durations compared by length: `PT5M` == `00:05:00` == `PT300S`; `P1DT2H` == `1.02:00:00`.
+    Anything within a second of TimeSpan.MaxValue is "unlimited" (a value that went through a Python
+    timedelta comes back as `P10675199DT02H48M05.477539S`)."""
     if isinstance(value, str):
         ticks = duration_ticks(value)
         if ticks is not None:
-            return ("duration", ticks)
+            return ("duration", UNLIMITED_TICKS if ticks >= UNLIMITED_TICKS - _TICKS_PER_SECOND else ticks)
     return value
 
 

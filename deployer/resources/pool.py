@@ -10,9 +10,10 @@ becomes `subnetId`, `application: name` an application id, a mount's `storage:` 
 an account name, file URL and account key.
 
 What changes where follows the Batch management API: application packages, metadata, scale
-settings, the start task and the target node communication mode change on a live pool; every
-other property only while the pool has zero nodes (EMPTY_POOL), and the pool's `changeStrategy`
-(`replace`, the default, or `drain`) decides how the plan gets there. Removing the start task is
+settings, the start task and the target node communication mode change on a live pool; resource
+tags never change (replacement); every other property only while the pool has zero nodes
+(EMPTY_POOL), and the pool's `changeStrategy` (`replace`, the default, or `drain`) decides how the
+plan gets there. Removing the start task is
 planned as `startTask: {}` and removing every mount as `mountConfiguration: []`, the explicit
 values the API needs.
 """
@@ -39,7 +40,7 @@ from deployer.resources.rules import (
 )
 from deployer.stack.model import Address, Kind
 
-U, E = Effect.UPDATE, Effect.EMPTY_POOL
+U, E, R = Effect.UPDATE, Effect.EMPTY_POOL, Effect.REPLACE
 VMC = "deploymentConfiguration.virtualMachineConfiguration"
 NAT = "networkConfiguration.endpointConfiguration.inboundNatPools"
 PIP = "networkConfiguration.publicIPAddressConfiguration"
@@ -140,7 +141,7 @@ FIELDS: tuple[Field, ...] = (
     Field("userAccounts.*.password", sensitive=True),
     Field("userAccounts.*.elevationLevel", key=n.ci, default="NonAdmin"),
     Field("userAccounts.*.linuxUserConfiguration.sshPrivateKey", sensitive=True),
-    Field("userAccounts.*.windowsUserConfiguration.loginMode", key=n.ci),
+    Field("userAccounts.*.windowsUserConfiguration.loginMode", key=n.ci, default="Batch"),
     Field("mountConfiguration", E, form=n.keyed_by(_mount_key), removal=[]),
     Field(f"{MOUNT}.azureFileShareConfiguration.accountName", key=n.ci),
     Field(f"{MOUNT}.azureFileShareConfiguration.azureFileUrl", key=n.url),
@@ -156,7 +157,8 @@ FIELDS: tuple[Field, ...] = (
     Field("upgradePolicy", E),
     Field("upgradePolicy.mode", key=n.ci),
     Field("upgradePolicy.rollingUpgradePolicy.pauseTimeBetweenBatches", key=n.duration),
-    Field("resourceTags", E, default={}),
+    # Not in Batch's pool update (data plane nor management): fixed at creation.
+    Field("resourceTags", R, default={}),
     # --- live changes --------------------------------------------------------------------------
     Field("metadata", U, form=n.name_value_map, default={}),
     Field("startTask", U, removal={}),
@@ -165,7 +167,8 @@ FIELDS: tuple[Field, ...] = (
     Field("startTask.waitForSuccess", default=True),
     Field("applicationPackages", U, form=n.keyed_by(_application_key, fold=n.ci), removal=[]),
     Field("applicationPackages.*.id", key=n.arm_id),
-    Field("targetNodeCommunicationMode", U, key=n.ci, default="Default"),
+    # Not in the 2025-06-01 management API's pool properties: compared by fingerprint when absent.
+    Field("targetNodeCommunicationMode", U, key=n.ci, default="Default", write_only=True),
 )
 
 SERVER_SET = (
@@ -223,16 +226,20 @@ def _mount(mount: Any, context: DiffContext) -> Any:
         config = dict(config)
         account = Address(("storageAccounts", config.pop("storage")))
         config["accountName"] = context.storage_account_name(account) or n.Unknown(f"name of {account}")
-        needs_key = True
+        needs_key, service = True, "blob"
         if kind == "azureFileShareConfiguration":
-            share = config.pop("share", "")
+            share, service = config.pop("share", ""), "file"
             endpoint = context.storage_endpoint(account, "file")
             config["azureFileUrl"] = endpoint.rstrip("/") + "/" + share if endpoint else n.Unknown(
                 f"URL of {account}.fileShares.{share}")
         elif kind == "azureBlobFileSystemConfiguration":
             needs_key = "identityReference" not in config
         if needs_key:
-            config["accountKey"] = n.Secret(f"key of {account}", context.storage_account_key(account))
+            key = context.storage_account_key(account)
+            if key is None and context.storage_endpoint(account, service) is None:
+                config["accountKey"] = n.Unknown(f"key of {account}")  # the account does not exist yet
+            else:  # None here: it exists but its keys could not be read (not compared, with a warning)
+                config["accountKey"] = n.Secret(f"the key of {account}", key)
         out[kind] = config
     return out
 

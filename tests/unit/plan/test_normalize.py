@@ -25,6 +25,9 @@ from deployer.resources import normalize as n
         ("PT1.5S", "00:00:01.5"),
         ("PT0.0000001S", "00:00:00.0000001"),
         ("P10675199DT2H48M5.4775807S", "10675199.02:48:05.4775807"),  # TimeSpan.MaxValue
+        ("P10675199DT2H48M5.4775807S", "P10675199DT02H48M05.477539S"),  # MaxValue through a timedelta
+        ("PT05M00S", "PT5M"),  # how the Azure SDKs write a timedelta
+        ("P", "PT0S"),  # ... and timedelta(0)
         ("pt5m", "PT5M"),
         (" PT5M ", "00:05:00"),
     ],
@@ -38,7 +41,7 @@ def test_different_durations_differ(a: str, b: str) -> None:
     assert n.duration(a) != n.duration(b)
 
 
-@pytest.mark.parametrize("text", ["P", "PT", "P1Y", "5 minutes", "24:00:00", "00:60:00", "", "P1DT"])
+@pytest.mark.parametrize("text", ["PT", "P1Y", "5 minutes", "24:00:00", "00:60:00", "", "P1DT", "P1H"])
 def test_what_is_not_a_duration_compares_as_written(text: str) -> None:
     assert n.duration(text) == text
     assert n.duration_ticks(text) is None

@@ -101,6 +101,8 @@ LIVE_PROPERTIES: dict[str, Any] = {
         "relativeMountPath": "scratch"}}],
     "currentDedicatedNodes": 3,
     "currentLowPriorityNodes": 0,
+    "targetNodeCommunicationMode": "Default",
+    "currentNodeCommunicationMode": "Simplified",
 }
 
 
@@ -151,7 +153,8 @@ PHANTOMS = {
     "vmSize in lower case": ({}, {"vmSize": "standard_d2s_v3"}),
     "evaluationInterval as hh:mm:ss": ({}, {"scaleSettings": {"autoScale": {"evaluationInterval": "00:05:00"}}}),
     "formula with CRLF and other spacing": (
-        {"scaleSettings": {"autoScale": {"formula": "$TargetDedicatedNodes =\r\n  min(4, $PendingTasks.GetSample(1))"}}},
+        {"scaleSettings": {"autoScale": {
+            "formula": "$TargetDedicatedNodes =\r\n  min(4, $PendingTasks.GetSample(1))"}}},
         {}),
     "metadata in another order": ({}, {"metadata": list(reversed(LIVE_PROPERTIES["metadata"]))}),
     "defaults Azure fills in, absent live": ({}, {"taskSchedulingPolicy": None, "interNodeCommunication": None,
@@ -216,14 +219,14 @@ EMPTY_POOL_FIELDS = {
         {"nfsMountConfiguration": {"source": "10.0.0.4:/home", "relativeMountPath": "home"}}]},
         ("mountConfiguration.home",)),
     "taskSlotsPerNode": ({"taskSlotsPerNode": 4}, ("taskSlotsPerNode",)),
-    "taskSchedulingPolicy": ({"taskSchedulingPolicy": {"nodeFillType": "Pack"}}, ("taskSchedulingPolicy.nodeFillType",)),
+    "taskSchedulingPolicy": ({"taskSchedulingPolicy": {"nodeFillType": "Pack"}},
+                             ("taskSchedulingPolicy.nodeFillType",)),
     "userAccounts": ({"userAccounts": [{"name": "alice", "password": {"secret": "env:ALICE"}}]}, ("userAccounts",)),
     "interNodeCommunication": ({"interNodeCommunication": "Enabled"}, ("interNodeCommunication",)),
     "upgradePolicy": ({"upgradePolicy": {"mode": "manual"}}, ("upgradePolicy",)),
     "displayName": ({"displayName": "transcoders"}, ("displayName",)),
     "identity": ({"identity": {"type": "UserAssigned", "userAssignedIdentities": [f"{SUB}/x/y/z"]}},
                  ("identity.type", "identity.userAssignedIdentities")),
-    "resourceTags": ({"resourceTags": {"cost": "media"}}, ("resourceTags.cost",)),
 }
 
 
@@ -252,13 +255,30 @@ def test_empty_pool_fields_drain_with_the_drain_strategy(changes: dict[str, Any]
 @pytest.mark.parametrize(("changes", "paths"), EMPTY_POOL_FIELDS.values(), ids=EMPTY_POOL_FIELDS.keys())
 def test_empty_pool_fields_update_in_place_on_a_pool_without_nodes(changes: dict[str, Any],
                                                                     paths: tuple[str, ...]) -> None:
-    empty = {"currentDedicatedNodes": 0, "scaleSettings": {"autoScale": None, "fixedScale": {"targetDedicatedNodes": 0}}}
+    empty = {"currentDedicatedNodes": 0,
+             "scaleSettings": {"autoScale": None, "fixedScale": {"targetDedicatedNodes": 0}}}
     spec = desired(changes, scaleSettings={"fixedScale": {"targetDedicatedNodes": 0}})
     change = diff(spec, live_pool(empty))
     assert change.action == Action.UPDATE
     assert tuple(f.path for f in change.fields) == paths
     assert change.replace_paths == ()
     assert "has none now" in change.reason
+
+
+@pytest.mark.parametrize("strategy", ["replace", "drain"])
+def test_resource_tags_are_fixed_at_creation_whatever_the_strategy(strategy: str) -> None:
+    change = diff(desired({"resourceTags": {"cost": "media"}}, changeStrategy=strategy), live_pool())
+    assert change.action == Action.REPLACE
+    assert change.replace_paths == ("resourceTags.cost",)
+    assert "cannot change on an existing pool" in change.reason
+
+
+def test_a_replace_field_and_an_empty_pool_field_together_replace() -> None:
+    change = diff(desired({"resourceTags": {"cost": "media"}, "vmSize": "Standard_D4s_v3"}, changeStrategy="drain"),
+                  live_pool())
+    assert change.action == Action.REPLACE
+    assert set(change.replace_paths) == {"resourceTags.cost", "vmSize"}
+    assert all(f.forces_replacement for f in change.fields)
 
 
 # --- fields that change on a live pool --------------------------------------------------------------
@@ -296,7 +316,8 @@ def test_a_field_diff_shows_before_and_after_as_written() -> None:
 
 
 def test_a_default_appears_as_the_before_value() -> None:
-    change = diff(desired({"taskSchedulingPolicy": {"nodeFillType": "Pack"}}), live_pool({"taskSchedulingPolicy": None}))
+    change = diff(desired({"taskSchedulingPolicy": {"nodeFillType": "Pack"}}),
+                  live_pool({"taskSchedulingPolicy": None}))
     assert [(f.path, f.before, f.after) for f in change.fields] == [("taskSchedulingPolicy.nodeFillType", "Spread",
                                                                        "Pack")]
 
@@ -392,8 +413,8 @@ def test_node_deallocation_option_compares_what_azure_returns_or_the_fingerprint
     path = "scaleSettings.fixedScale.nodeDeallocationOption"
     fixed = {"fixedScale": {"targetDedicatedNodes": 3, "nodeDeallocationOption": "TaskCompletion"}}
     spec = desired(scaleSettings=fixed)
-    returned = live_pool({"scaleSettings": {"autoScale": None, "fixedScale": {"targetDedicatedNodes": 3,
-                                                                              "nodeDeallocationOption": "taskcompletion"}}})
+    returned = live_pool({"scaleSettings": {"autoScale": None, "fixedScale": {
+        "targetDedicatedNodes": 3, "nodeDeallocationOption": "taskcompletion"}}})
     assert diff(spec, returned).action == Action.NO_OP
     recorded = {"name": fingerprint_key(path), "value": fingerprint_for_field(pool.RULES, path, "TaskCompletion")}
     hidden = live_pool({"scaleSettings": {"autoScale": None, "fixedScale": {"targetDedicatedNodes": 3}},
@@ -460,3 +481,18 @@ def test_a_renamed_pool_is_replaced() -> None:
     live["name"] = "transcode-old"
     change = diff(desired(), live)
     assert change.action == Action.REPLACE and change.replace_paths == ("name",)
+
+
+def test_a_mount_on_a_storage_account_the_plan_creates() -> None:
+    """Before the account exists its key and URL are known after apply (no warning); once it exists
+    but its keys cannot be read, the key is not compared (a warning says so)."""
+    fresh = StaticContext(**{**CONTEXT.__dict__, "keys": {}, "endpoints": {}, "storage_names": {}})
+    change = diff(desired(), None, fresh)
+    mount = change.after["mountConfiguration"]["scratch"]["azureFileShareConfiguration"]
+    assert mount["accountKey"] == mount["azureFileUrl"] == mount["accountName"] == n.KNOWN_AFTER_APPLY
+    assert change.warnings == ()
+    unreadable = StaticContext(**{**CONTEXT.__dict__, "keys": {}})
+    change = diff(desired(), live_pool(), unreadable)
+    assert change.action == Action.NO_OP
+    assert change.warnings == (f"{KEY_PATH}: the key of storageAccounts.data could not be resolved while planning, "
+                               "so it was not compared; apply resolves it again",)

@@ -1,0 +1,133 @@
+"""Desired model + live state → Plan: pair each stack resource with what Azure has.
+
+Pairing is by Azure name inside the stack's resource group (Batch ids case-insensitively). A live
+resource the stack declares but does not own (no `deployer.stack` marker, or another stack's) is
+reported and left alone; a live resource the stack owns but no longer declares is deleted.
+Containers, shares and applications belong to the stack that owns their account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from deployer.plan.diff import DiffContext, diff_resource
+from deployer.plan.model import Action, Change, Plan, PlanTarget
+from deployer.resources import rules_for
+from deployer.resources.ownership import Ownership, ownership
+from deployer.resources.read import LiveState
+from deployer.stack.model import Address, DesiredResource, Kind, Stack
+
+
+def make_plan(stack: Stack, live: LiveState, context: DiffContext) -> Plan:
+    changes: list[Change] = []
+    for resource in stack.resources:
+        found = find_live(stack, resource, live)
+        if found is not None and not _manageable(resource, found, stack):
+            changes.append(_not_managed(resource, found, stack))
+            continue
+        changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
+    for address, kind, name, found in _owned_but_undeclared(stack, live):
+        changes.append(diff_resource(rules_for(kind), None, found, context, address=address, name=name))
+    return Plan(stack=stack.name, target=PlanTarget.from_target(stack.target), changes=tuple(changes))
+
+
+def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[str, Any] | None:
+    kind = resource.kind
+    if kind is Kind.NETWORK:
+        return live.networks.get(resource.name.lower())
+    if kind is Kind.STORAGE_ACCOUNT:
+        account = live.storage.get(resource.name)
+        return account.account if account else None
+    if kind in (Kind.CONTAINER, Kind.FILE_SHARE):
+        storage = live.storage.get(_account_name(stack, resource))
+        if storage is None:
+            return None
+        return (storage.containers if kind is Kind.CONTAINER else storage.shares).get(resource.name)
+    if kind is Kind.BATCH_ACCOUNT:
+        batch = live.batch.get(resource.name)
+        return batch.account if batch else None
+    batch = live.batch.get(_account_name(stack, resource))
+    if batch is None:
+        return None
+    if kind is Kind.APPLICATION:
+        return batch.applications.get(resource.name)
+    if kind is Kind.POOL:
+        return next((p for name, p in batch.pools.items() if name.lower() == resource.name.lower()), None)
+    if kind is Kind.JOB:
+        return batch.jobs.get(resource.name.lower())
+    if kind is Kind.JOB_SCHEDULE:
+        return batch.schedules.get(resource.name.lower())
+    return None
+
+
+def _account_name(stack: Stack, resource: DesiredResource) -> str:
+    """The Azure name of the account a child resource (share, pool, job...) lives in."""
+    account = stack.get(Address(resource.address.parts[:2]))
+    return account.name if account is not None else ""
+
+
+def _manageable(resource: DesiredResource, found: dict[str, Any], stack: Stack) -> bool:
+    # A child of an account (INHERITED) follows the account, which is checked on its own.
+    return ownership(resource.kind, found, stack.name) in (Ownership.OWNED, Ownership.INHERITED)
+
+
+def _not_managed(resource: DesiredResource, found: dict[str, Any], stack: Stack) -> Change:
+    state = ownership(resource.kind, found, stack.name)
+    why = "belongs to another stack" if state is Ownership.OTHER_STACK else "was not created by this stack"
+    return Change(
+        resource.address, resource.kind, Action.NO_OP,
+        f"{resource.kind.value} {resource.name} exists but {why}: not managed, left alone "
+        "(adopting it is `deploy import`)",
+        warnings=(f"{resource.address} exists in Azure and is not managed by stack {stack.name}",),
+        name=resource.name,
+    )
+
+
+def _owned_but_undeclared(stack: Stack, live: LiveState) -> Iterator[tuple[Address, Kind, str, dict[str, Any]]]:
+    declared = {(r.kind, r.name.lower()) for r in stack.resources}
+
+    def gone(kind: Kind, name: str) -> bool:
+        return (kind, name.lower()) not in declared
+
+    for name, network in live.networks.items():
+        if gone(Kind.NETWORK, name) and ownership(Kind.NETWORK, network, stack.name) is Ownership.OWNED:
+            yield Address(("networks", name)), Kind.NETWORK, network.get("name", name), network
+    for name, storage in live.storage.items():
+        if ownership(Kind.STORAGE_ACCOUNT, storage.account, stack.name) is not Ownership.OWNED:
+            continue
+        account = _logical(stack, "storageAccounts", name)
+        if gone(Kind.STORAGE_ACCOUNT, name):
+            yield account, Kind.STORAGE_ACCOUNT, name, storage.account
+            continue  # deleting the account deletes what it holds
+        for container, body in storage.containers.items():
+            if gone(Kind.CONTAINER, container):
+                yield account.child("containers", container), Kind.CONTAINER, container, body
+        for share, body in storage.shares.items():
+            if gone(Kind.FILE_SHARE, share):
+                yield account.child("fileShares", share), Kind.FILE_SHARE, share, body
+    for name, batch in live.batch.items():
+        if ownership(Kind.BATCH_ACCOUNT, batch.account, stack.name) is not Ownership.OWNED:
+            continue
+        account = _logical(stack, "batchAccounts", name)
+        if gone(Kind.BATCH_ACCOUNT, name):
+            yield account, Kind.BATCH_ACCOUNT, name, batch.account
+            continue
+        for app, body in batch.applications.items():
+            if gone(Kind.APPLICATION, app):
+                yield account.child("applications", app), Kind.APPLICATION, app, body
+        for section, kind, items in (("pools", Kind.POOL, batch.pools), ("jobs", Kind.JOB, batch.jobs),
+                                     ("jobSchedules", Kind.JOB_SCHEDULE, batch.schedules)):
+            for key, body in items.items():
+                real = str(body.get("name") or body.get("id") or key)
+                if gone(kind, real) and ownership(kind, body, stack.name) is Ownership.OWNED:
+                    yield account.child(section, real), kind, real, body
+
+
+def _logical(stack: Stack, section: str, azure_name: str) -> Address:
+    """The address of an account by its Azure name: its logical name if the stack still has it."""
+    for resource in stack.resources:
+        if resource.address.parts[0] == section and len(resource.address.parts) == 2 \
+                and resource.name == azure_name:
+            return resource.address
+    return Address((section, azure_name))

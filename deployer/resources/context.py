@@ -1,0 +1,113 @@
+"""The `DiffContext` of a real plan: ids, endpoints, keys and secrets for a stack's references.
+
+Resource ids are computed, not read: Azure ids are a pure function of subscription, group, type and
+name, so a reference to something the same plan creates still has its final id. Endpoints come
+from what the reader saw (unknown until the account exists). Storage keys are read only when a
+mount asks for one, once per account. Secrets resolve from the environment or a file next to the
+stack; values stay in memory and are only ever compared as fingerprints.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deployer.resources.read import LiveState
+from deployer.stack.model import Address, Stack
+
+_PROVIDERS = {
+    "storageAccounts": ("Microsoft.Storage", "storageAccounts"),
+    "networks": ("Microsoft.Network", "virtualNetworks"),
+    "batchAccounts": ("Microsoft.Batch", "batchAccounts"),
+}
+_CHILDREN = {"subnets": "subnets", "applications": "applications", "pools": "pools",
+             "fileShares": "fileServices/default/shares", "containers": "blobServices/default/containers"}
+
+
+@dataclass
+class LiveContext:
+    stack: Stack
+    live: LiveState
+    clients: Any
+    _keys: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack.name
+
+    @property
+    def location(self) -> str | None:
+        return self.stack.target.location
+
+    def _azure_name(self, section: str, logical: str) -> str | None:
+        resource = self.stack.get(Address((section, logical)))
+        return resource.name if resource is not None else None
+
+    def resource_id(self, address: Address) -> str | None:
+        parts = address.parts
+        if len(parts) < 2 or parts[0] not in _PROVIDERS:
+            return None
+        provider, kind = _PROVIDERS[parts[0]]
+        name = self._azure_name(parts[0], parts[1])
+        if name is None:
+            return None
+        rid = (f"/subscriptions/{self.clients.subscription_id}/resourceGroups/{self.stack.target.resource_group}"
+               f"/providers/{provider}/{kind}/{name}")
+        rest = parts[2:]
+        if rest[:1] == ("subnets",) and len(rest) == 2:
+            network = self.stack.get(Address(parts[:2]))
+            subnets = (network.spec.get("subnets") or {}) if network else {}
+            subnet = subnets.get(rest[1]) or {}
+            return f"{rid}/subnets/{subnet.get('name', rest[1])}"
+        if len(rest) == 2 and rest[0] in _CHILDREN:
+            return f"{rid}/{_CHILDREN[rest[0]]}/{rest[1]}"
+        return rid if not rest else None
+
+    def storage_account_name(self, address: Address) -> str | None:
+        return self._azure_name("storageAccounts", address.parts[1]) if len(address.parts) >= 2 else None
+
+    def storage_endpoint(self, address: Address, service: str) -> str | None:
+        name = self.storage_account_name(address)
+        live = self.live.storage.get(name) if name else None
+        if live is None:
+            return None
+        endpoints = (live.account.get("properties") or {}).get("primaryEndpoints") or {}
+        url = endpoints.get(service)
+        return url if url is None or url.endswith("/") else url + "/"
+
+    def storage_account_key(self, address: Address) -> str | None:
+        name = self.storage_account_name(address)
+        if name is None or name not in self.live.storage:
+            return None  # the account does not exist yet: the key is known after apply
+        with self._lock:
+            if name not in self._keys:
+                self._keys[name] = self._read_key(name)
+            return self._keys[name]
+
+    def _read_key(self, name: str) -> str | None:
+        from azure.core.exceptions import HttpResponseError
+
+        try:
+            result = self.clients.storage.storage_accounts.list_keys(self.stack.target.resource_group, name)
+        except HttpResponseError:
+            return None  # no permission to list keys: the comparison says so instead
+        keys = result["keys"] if isinstance(result, dict) else result.keys
+        first = keys[0]
+        return first["value"] if isinstance(first, dict) else first.value
+
+    def secret(self, reference: str) -> str | None:
+        scheme, _, rest = reference.partition(":")
+        if scheme == "env":
+            return os.environ.get(rest)
+        if scheme == "file":
+            path = self.stack.base_dir / rest
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except OSError:
+                return None
+            return text[:-1] if text.endswith("\n") else text  # one trailing newline, as editors add
+        return None  # keyvault: resolved by the secrets issue

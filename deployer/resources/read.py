@@ -1,0 +1,178 @@
+"""Read the live state a stack can touch: one list call per collection, in parallel.
+
+Never a GET per resource (DESIGN.md principle 6): the resource group's storage accounts,
+networks and Batch accounts are three list calls; then, for each account that matters (declared
+by the stack or owned by it), its containers, shares, pools, applications, jobs and schedules are
+one list each, all in flight at once. Tasks are never read: a job records a fingerprint of the
+tasks it was created with (tasks are write-once in Batch).
+
+Everything comes back as REST JSON (Azure's camelCase shape), the form the kinds' canonical_live
+functions take. Management models are serialized with `serialize(keep_readonly=True)`; the Batch
+data-plane models are already mappings with REST names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from deployer.errors import AzureError
+from deployer.resources.ownership import STACK_KEY
+from deployer.stack.model import Kind, Stack
+
+# The fields a plan needs from a job; everything else (stats, execution info) stays on the server.
+JOB_SELECT = [
+    "id", "displayName", "eTag", "lastModified", "state", "priority", "maxParallelTasks", "allowTaskPreemption",
+    "constraints", "poolInfo", "onAllTasksComplete", "onTaskFailure", "usesTaskDependencies", "metadata",
+    "jobManagerTask", "jobPreparationTask", "jobReleaseTask", "commonEnvironmentSettings",
+]
+
+
+@dataclass
+class LiveAccount:
+    """A Batch account and what lives inside it, each keyed by its Azure name (ids lower-cased)."""
+
+    account: dict[str, Any]
+    pools: dict[str, dict[str, Any]] = field(default_factory=dict)
+    applications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class LiveStorage:
+    account: dict[str, Any]
+    containers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shares: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class LiveState:
+    """Everything read, keyed by Azure name (lower-cased where Azure compares names so)."""
+
+    resource_group_exists: bool = True
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    storage: dict[str, LiveStorage] = field(default_factory=dict)
+    batch: dict[str, LiveAccount] = field(default_factory=dict)
+
+
+def rest(model: Any) -> dict[str, Any]:
+    """A management or data-plane SDK model as Azure's REST JSON."""
+    if isinstance(model, dict):
+        return model
+    serialize = getattr(model, "serialize", None)
+    if callable(serialize):
+        return dict(serialize(keep_readonly=True))
+    as_dict = getattr(model, "as_dict", None)
+    if callable(as_dict):
+        return dict(as_dict())
+    return dict(model)
+
+
+def _tags(document: dict[str, Any]) -> dict[str, str]:
+    return document.get("tags") or {}
+
+
+def owned_by(document: dict[str, Any], stack: str) -> bool:
+    return _tags(document).get(STACK_KEY) == stack
+
+
+def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState:
+    """Read what the stack declares or owns in its resource group, in as few requests as the APIs allow."""
+    rg = stack.target.resource_group
+    if not rg:
+        raise AzureError("the stack's target has no resourceGroup: nothing to read")
+    wanted_storage = {r.name for r in stack.of_kind(Kind.STORAGE_ACCOUNT)}
+    wanted_batch = {r.name for r in stack.of_kind(Kind.BATCH_ACCOUNT)}
+    wanted_networks = {r.name.lower() for r in stack.of_kind(Kind.NETWORK)}
+    state = LiveState()
+    if not _call("resource group", lambda: clients.resource.resource_groups.check_existence(rg)):
+        state.resource_group_exists = False
+        return state  # nothing exists yet: everything will be created
+    with ThreadPoolExecutor(max_workers=parallelism, thread_name_prefix="read") as pool:
+        networks = pool.submit(_list, "virtual networks", lambda: clients.network.virtual_networks.list(rg))
+        storage = pool.submit(_list, "storage accounts",
+                              lambda: clients.storage.storage_accounts.list_by_resource_group(rg))
+        batch = pool.submit(_list, "Batch accounts",
+                            lambda: clients.batch_mgmt.batch_account.list_by_resource_group(rg))
+        for vnet in networks.result():
+            name = str(vnet.get("name", "")).lower()
+            if name in wanted_networks or owned_by(vnet, stack.name):
+                state.networks[name] = vnet
+        inner = []
+        for account in storage.result():
+            name = account["name"]
+            if name in wanted_storage or owned_by(account, stack.name):
+                live = state.storage[name] = LiveStorage(account)
+                inner.append(pool.submit(_read_storage, clients, rg, live))
+        for account in batch.result():
+            name = account["name"]
+            if name in wanted_batch or owned_by(account, stack.name):
+                live_account = state.batch[name] = LiveAccount(account)
+                inner.extend(_read_batch(pool, clients, rg, live_account))
+        for future in inner:
+            future.result()
+    return state
+
+
+def _read_storage(clients: Any, rg: str, live: LiveStorage) -> None:
+    name = live.account["name"]
+    live.containers = _by_name(_list(f"containers of {name}", lambda: clients.storage.blob_containers.list(rg, name)))
+    live.shares = _by_name(_list(f"file shares of {name}", lambda: clients.storage.file_shares.list(rg, name)))
+
+
+def _read_batch(pool: ThreadPoolExecutor, clients: Any, rg: str, live: LiveAccount) -> list[Any]:
+    name = live.account["name"]
+    mgmt = clients.batch_mgmt
+
+    def pools() -> None:
+        live.pools = _by_name(_list(f"pools of {name}", lambda: mgmt.pool.list_by_batch_account(rg, name)))
+
+    def applications() -> None:
+        live.applications = _by_name(_list(f"applications of {name}", lambda: mgmt.application.list(rg, name)))
+
+    endpoint = (live.account.get("properties") or {}).get("accountEndpoint")
+    futures = [pool.submit(pools), pool.submit(applications)]
+    if endpoint:
+        data = clients.batch_data(endpoint)
+
+        def jobs() -> None:
+            live.jobs = _by_id(_list(f"jobs of {name}", lambda: data.list_jobs(select=JOB_SELECT)))
+
+        def schedules() -> None:
+            live.schedules = _by_id(_list(f"job schedules of {name}", lambda: data.list_job_schedules()))
+
+        futures += [pool.submit(jobs), pool.submit(schedules)]
+    return futures
+
+
+def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {str(item.get("name")): item for item in items}
+
+
+def _by_id(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    # Batch ids are case-insensitive; index them lower-cased.
+    return {str(item.get("id")).lower(): item for item in items}
+
+
+def _list(what: str, call: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
+    return _call(what, lambda: [rest(item) for item in call()])
+
+
+def _call(what: str, call: Callable[[], Any]) -> Any:
+    from azure.core.exceptions import AzureError as SdkError
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        return call()
+    except HttpResponseError as exc:
+        code = getattr(getattr(exc, "error", None), "code", None) or exc.status_code
+        raise AzureError(f"reading {what} failed: {code}: {_first_line(exc.message)}") from None
+    except SdkError as exc:
+        raise AzureError(f"reading {what} failed: {_first_line(str(exc))}") from None
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text and text.strip() else "no details"
