@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from deployer.plan.model import Plan
+from deployer.plan.model import Action, Plan
 from deployer.plan.planner import make_plan
-from deployer.stack.model import Stack, load_stack
+from deployer.stack.model import Address, Kind, Stack, load_stack
 
 
 @dataclass
@@ -27,12 +27,20 @@ class PlanRun:
 def plan_stack_file(path: Path, target_override: str | None = None) -> PlanRun:
     from deployer.azure.target import clients_for
     from deployer.resources.context import LiveContext
-    from deployer.resources.read import read_live
+    from deployer.resources.read import annotate_running_tasks, read_live
 
     stack = load_stack(path)
     clients = clients_for(stack.target, stack.base_dir, target_override)
     live = read_live(stack, clients)
-    plan = make_plan(stack, live, LiveContext(stack, live, clients))
+    context = LiveContext(stack, live, clients)
+    plan = make_plan(stack, live, context)
+    destructive = [c for c in plan.changes
+                   if c.kind is Kind.POOL and c.action in (Action.DELETE, Action.REPLACE, Action.DRAIN)]
+    if destructive:  # say how many running tasks each destroys: read only for these pools
+        accounts = {r.address: r.name for r in stack.of_kind(Kind.BATCH_ACCOUNT)}
+        annotate_running_tasks(live, clients, [
+            (accounts.get(Address(c.address.parts[:2]), c.address.parts[1]), c.name) for c in destructive])
+        plan = make_plan(stack, live, context)
     return PlanRun(stack, plan, file_sha256(path), clients)
 
 

@@ -176,3 +176,30 @@ def _call(what: str, call: Callable[[], Any]) -> Any:
 
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if text and text.strip() else "no details"
+
+
+def annotate_running_tasks(live: LiveState, clients: Any, pools: Iterable[tuple[str, str]]) -> None:
+    """For pools a plan would delete, replace or drain: count the tasks running on them now.
+
+    One task-count request per active job on each such pool, only when the plan is destructive:
+    the count goes into the pool's live JSON (`_deployer.runningTasks`) for the loss warning.
+    """
+    for account_name, pool_id in pools:
+        account = live.batch.get(account_name)
+        pool = next((p for name, p in (account.pools if account else {}).items() if name.lower() == pool_id.lower()),
+                    None)
+        endpoint = ((account.account if account else {}).get("properties") or {}).get("accountEndpoint")
+        if account is None or pool is None or not endpoint:
+            continue
+        data = clients.batch_data(endpoint)
+        running = 0
+        for job in account.jobs.values():
+            on_pool = str((job.get("poolInfo") or {}).get("poolId", "")).lower() == pool_id.lower()
+            if on_pool and job.get("state", "active") == "active":
+                running += _running_tasks(data, str(job["id"]))
+        pool.setdefault("_deployer", {})["runningTasks"] = running
+
+
+def _running_tasks(data: Any, job_id: str) -> int:
+    counts = _call(f"task counts of job {job_id}", lambda: data.get_job_task_counts(job_id))
+    return int(rest(counts).get("taskCounts", {}).get("running", 0))

@@ -1,8 +1,9 @@
 """`deploy plan` against live state written by the plain Azure SDK clients, as another tool would.
 
-The resources are created the way the portal or a script would create them — same meaning as the
-stack, different form: vmSize in another case, durations in ISO form where the stack says hh:mm:ss, a formula with CRLF line
-endings and extra blank space, metadata in another order — carrying the stack's ownership markers.
+The resources are created the way the portal or a script would create them — same meaning as
+the stack, different form: vmSize in another case, durations in ISO form where the stack says
+hh:mm:ss, a formula with CRLF line endings and extra blank space, metadata in another order —
+carrying the stack's ownership markers.
 The plan must be empty; a real change made the same way must show up as an update whose "before"
 is the live value.
 """
@@ -141,6 +142,15 @@ def test_a_real_change_plans_an_update_with_the_live_value_before(stack_file: Pa
     assert pool["address"] == "batchAccounts.main.pools.render"
     assert pool["fields"][0]["before"] == "/bin/bash -c 'echo changed'"
 
+    # --out saves the plan with the stack's hash and the ETags it was made from.
+    saved = stack_file.parent / "plan.json"
+    assert main(["plan", str(stack_file), "--out", str(saved)]) == 0
+    capsys.readouterr()
+    document = json.loads(saved.read_text())
+    assert document["stackSha256"] and document["formatVersion"] == 1
+    (pool,) = [c for c in document["changes"] if c["action"] == "update"]
+    assert pool["etag"]
+
 
 def test_a_resource_the_stack_does_not_own_is_left_alone(stack_file: Path) -> None:
     from deployer.azure import Clients
@@ -155,3 +165,15 @@ def test_a_resource_the_stack_does_not_own_is_left_alone(stack_file: Path) -> No
     untouched = by_address["storageAccounts.data"]
     assert untouched.action is Action.NO_OP
     assert "not managed" in untouched.reason
+
+
+def test_replacing_a_busy_pool_says_what_it_destroys(stack_file: Path, frozen_clock) -> None:
+    clients = write_like_another_tool(stack_file)
+    frozen_clock.advance(4)  # the pool has its 2 nodes (2 s resize) and the 5 s task is running
+    endpoint = clients.batch_mgmt.batch_account.get("rg-drift", "badrift01").account_endpoint
+    assert clients.batch_data(endpoint).get_job_task_counts("frames").task_counts.running == 1
+    stack_file.write_text(STACK.replace("vmSize: Standard_D2s_v3", "vmSize: Standard_D4s_v3"), encoding="utf-8")
+    run = plan_stack_file(stack_file)
+    (change,) = run.plan.actionable
+    assert change.action is Action.REPLACE and change.replace_paths == ("vmSize",)
+    assert "2 nodes and 1 running task affected" in change.warnings
