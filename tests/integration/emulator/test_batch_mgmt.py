@@ -1,6 +1,6 @@
 """Microsoft.Batch management through azure-mgmt-batch's BatchManagementClient, embedded and served.
 
-Shapes are checked against Microsoft's published examples (../shared/azure-rest-examples): the
+Shapes are checked against Microsoft's published examples (tests/fixtures/azure-rest-examples): the
 emulator must answer the way Azure does (defaults filled in, vmSize re-cased, secrets dropped,
 weak ETags), not echo the request.
 """
@@ -20,7 +20,7 @@ from azure.mgmt.batch.models import AutoStorageBaseProperties, BatchAccountCreat
 from deployer.emulator.batch_mgmt import models
 from deployer.emulator.core import etag
 
-EXAMPLES = Path(__file__).resolve().parents[4] / "shared/azure-rest-examples/specification/batch/resource-manager"
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures/azure-rest-examples/specification/batch/resource-manager"
 BATCH = EXAMPLES / "Microsoft.Batch/Batch"
 RG = "rg-batch"
 LOCATION = "westeurope"
@@ -37,7 +37,7 @@ def example(name: str) -> dict:
     for path in (BATCH / "stable/2025-06-01/examples" / name, BATCH / "examples/2025-06-01" / name):
         if path.exists():
             return json.loads(path.read_text())
-    pytest.skip(f"example {name} not available")
+    raise FileNotFoundError(f"example {name} missing from tests/fixtures/azure-rest-examples")
 
 
 def pool_body(vm_size: str = "Standard_D2s_v3", dedicated: int = 0, low: int = 0, **props) -> dict:

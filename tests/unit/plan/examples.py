@@ -1,5 +1,6 @@
-"""Microsoft's published REST examples (/work/shared/azure-rest-examples) as test data: a request
-body turned into the stack spec a user would write for it, and the response Azure gave."""
+"""Microsoft's published REST examples (tests/fixtures/azure-rest-examples, MIT, provenance in its
+MANIFEST.tsv) as test data: a request body turned into the stack spec a user would write for it,
+and the response Azure gave."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(os.environ.get("AZURE_REST_EXAMPLES", "/work/shared/azure-rest-examples"))
+ROOT = Path(os.environ.get("AZURE_REST_EXAMPLES", Path(__file__).resolve().parents[2] / "fixtures/azure-rest-examples"))
 SPEC = ROOT / "specification"
 
 

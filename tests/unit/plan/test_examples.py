@@ -20,7 +20,9 @@ from deployer.resources import batch_account, file_share, job, pool, storage_acc
 from deployer.resources.rules import KindRules
 from tests.unit.plan import examples as ex
 
-pytestmark = pytest.mark.skipif(not ex.available(), reason="the Azure REST examples are not on this machine")
+
+def test_the_examples_are_in_the_repository():
+    assert ex.available(), f"missing test data: {ex.SPEC}"
 
 MGMT = "batch/resource-manager/Microsoft.Batch/"
 STORAGE = "storage/resource-manager/Microsoft.Storage/stable/2025-08-01/examples/"
