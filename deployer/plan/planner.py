@@ -9,6 +9,7 @@ Containers, shares and applications belong to the stack that owns their account.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from deployer.plan.diff import DiffContext, diff_resource
@@ -19,7 +20,8 @@ from deployer.resources.read import LiveState
 from deployer.stack.model import Address, DesiredResource, Kind, Stack
 
 
-def make_plan(stack: Stack, live: LiveState, context: DiffContext) -> Plan:
+def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: str | None = None) -> Plan:
+    """`target_kind` is the `--target` override, so the plan names where it really applies."""
     changes: list[Change] = []
     for resource in stack.resources:
         found = find_live(stack, resource, live)
@@ -29,7 +31,10 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext) -> Plan:
         changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
     for address, kind, name, found in _owned_but_undeclared(stack, live):
         changes.append(diff_resource(rules_for(kind), None, found, context, address=address, name=name))
-    return Plan(stack=stack.name, target=PlanTarget.from_target(stack.target), changes=tuple(changes))
+    target = PlanTarget.from_target(stack.target)
+    if target_kind:
+        target = replace(target, kind=target_kind)
+    return Plan(stack=stack.name, target=target, changes=tuple(changes))
 
 
 def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[str, Any] | None:

@@ -33,14 +33,14 @@ def plan_stack_file(path: Path, target_override: str | None = None) -> PlanRun:
     clients = clients_for(stack.target, stack.base_dir, target_override)
     live = read_live(stack, clients)
     context = LiveContext(stack, live, clients)
-    plan = make_plan(stack, live, context)
+    plan = make_plan(stack, live, context, target_override)
     destructive = [c for c in plan.changes
                    if c.kind is Kind.POOL and c.action in (Action.DELETE, Action.REPLACE, Action.DRAIN)]
     if destructive:  # say how many running tasks each destroys: read only for these pools
         accounts = {r.address: r.name for r in stack.of_kind(Kind.BATCH_ACCOUNT)}
         annotate_running_tasks(live, clients, [
             (accounts.get(Address(c.address.parts[:2]), c.address.parts[1]), c.name) for c in destructive])
-        plan = make_plan(stack, live, context)
+        plan = make_plan(stack, live, context, target_override)
     return PlanRun(stack, plan, file_sha256(path), clients)
 
 
