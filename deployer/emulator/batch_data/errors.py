@@ -7,12 +7,11 @@ The body is the service's `BatchError`: `{"code", "message": {"lang": "en-US", "
 
 from __future__ import annotations
 
-from ..core import ApiError, clock, ids
+from ..core import ApiError, service_message
 
 
 def _err(status: int, code: str, text: str, values: list[tuple[str, str]] | None = None) -> ApiError:
-    message = f"{text}\nRequestId:{ids.new_id()}\nTime:{clock.iso()}"
-    return ApiError(status, code, message, details=[{"key": k, "value": v} for k, v in (values or [])])
+    return ApiError(status, code, service_message(text), details=[{"key": k, "value": v} for k, v in (values or [])])
 
 
 # -- request-level ---------------------------------------------------------------------------------

@@ -159,16 +159,8 @@ def _env_seconds(name: str, default: float) -> float:
 # ==============================================================================================
 
 
-def job_key(account: Doc, job_id: str) -> str:
-    return f"{account.key}/jobs/{job_id.lower()}"
-
-
 def task_key(job: Doc, task_id: str) -> str:
     return f"{job.key}/tasks/{task_id.lower()}"
-
-
-def schedule_key(account: Doc, schedule_id: str) -> str:
-    return f"{account.key}/jobschedules/{schedule_id.lower()}"
 
 
 def account_name(account: Doc) -> str:
@@ -307,9 +299,19 @@ def _validate_job_fields(p: dict[str, Any], prefix: str = "") -> None:
             raise errors.invalid_property(prefix + flag, p[flag], "The value must be a boolean.")
 
 
-def _job_spec(payload: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A job's properties as the service stores them: defaults filled in, unknown fields dropped."""
-    p = {k: copy.deepcopy(payload[k]) for k in JOB_CREATE_FIELDS if payload.get(k) is not None}
+def _set_or_drop(body: dict[str, Any], key: str, value: Any) -> None:
+    """Store `value` under `key`, or drop the key when the value is empty."""
+    if value:
+        body[key] = value
+    else:
+        body.pop(key, None)
+
+
+def _job_spec(payload: dict[str, Any], prefix: str = "", fields: tuple[str, ...] = JOB_CREATE_FIELDS) -> dict[str, Any]:
+    """A job's properties as the service stores them: defaults filled in, unknown fields dropped.
+
+    The same for a new job and a schedule's jobSpecification (`prefix` "jobSpecification.")."""
+    p = {k: copy.deepcopy(payload[k]) for k in fields if payload.get(k) is not None}
     _validate_job_fields(p, prefix)
     p["poolInfo"] = _pool_info(payload.get("poolInfo"), prefix + "poolInfo")
     p.setdefault("priority", 0)
@@ -319,17 +321,44 @@ def _job_spec(payload: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     p["constraints"] = _job_constraints(p.get("constraints"), prefix + "constraints")
     p.setdefault("onAllTasksComplete", "noaction")
     p.setdefault("onTaskFailure", "noaction")
-    md = _metadata(p.get("metadata"), prefix + "metadata")
-    if md is None:
-        p.pop("metadata", None)
-    else:
-        p["metadata"] = md
+    _set_or_drop(p, "metadata", _metadata(p.get("metadata"), prefix + "metadata"))
     return p
 
 
 # ==============================================================================================
 # jobs: state
 # ==============================================================================================
+
+
+def _new_meta(now: float, **extra: Any) -> dict[str, Any]:
+    """The bookkeeping a new job, schedule or task starts with: active since `now`."""
+    return {
+        "created": now,
+        "modified": now,
+        "state": "active",
+        "stateTime": now,
+        "prevState": None,
+        "prevStateTime": None,
+        **extra,
+    }
+
+
+def _render_head(doc: Doc, url: str) -> dict[str, Any]:
+    """What the service says first of a job, schedule or task: id, url, ETag, times and states."""
+    b, m = doc.body, doc.body["meta"]
+    out: dict[str, Any] = {"id": b["id"]}
+    if b.get("displayName"):
+        out["displayName"] = b["displayName"]
+    out["url"] = url
+    out["eTag"] = doc.etag
+    out["lastModified"] = clock.iso(m["modified"])
+    out["creationTime"] = clock.iso(m["created"])
+    out["state"] = m["state"]
+    out["stateTransitionTime"] = clock.iso(m["stateTime"])
+    if m.get("prevState"):
+        out["previousState"] = m["prevState"]
+        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    return out
 
 
 def _set_state(meta: dict[str, Any], state: str, at: float) -> None:
@@ -345,6 +374,181 @@ def _complete(meta: dict[str, Any], at: float, reason: str) -> None:
     meta["endTime"] = at
     meta["terminateReason"] = reason
     meta["pending"] = None
+
+
+def _due_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None, bool]:
+    """A copy of a job's or schedule's body with the transition under way (`meta["pending"]`)
+    finished if it is due by `now` (None: the document is gone), and whether one was."""
+    body = copy.deepcopy(doc.body)
+    meta = body["meta"]
+    pending = meta.get("pending")
+    if not pending or pending["at"] > now:
+        return body, False
+    if pending["state"] is None:
+        return None, True
+    if pending["state"] == "completed":
+        _complete(meta, pending["at"], pending.get("reason") or "UserTerminate")
+    else:
+        _set_state(meta, pending["state"], pending["at"])
+        meta["pending"] = None
+    return body, True
+
+
+TaskWrites = list[tuple[Doc, dict[str, Any]]]
+# (document, fresh?) -> (settled body or None once gone, task writes, changed?); `fresh` inside the transaction
+SettledBody = Callable[[Doc, bool], tuple[dict[str, Any] | None, TaskWrites, bool]]
+
+
+def _settle(store: Store, doc: Doc, settled_body: SettledBody) -> Doc | None:
+    """Write back what became due for a job or schedule (and its tasks); None once it is gone."""
+    for _ in range(5):
+        body, writes, changed = settled_body(doc, False)
+        if not changed:
+            return doc
+        try:
+            with store.transaction():
+                current = store.get(doc.kind, doc.key)
+                if current is None:
+                    return None
+                if current.etag != doc.etag:
+                    doc = current
+                    continue
+                body, writes, changed = settled_body(current, True)
+                if body is None:
+                    store.delete_prefix(doc.key + "/")
+                    store.delete(doc.kind, doc.key)
+                    return None
+                for t, tbody in writes:
+                    store.put(KIND_TASK, t.key, tbody, parent=t.parent, expect=t.etag)
+                if body != current.body:
+                    return store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
+                return current
+        except StaleWrite:
+            fresh = store.get(doc.kind, doc.key)
+            if fresh is None:
+                return None
+            doc = fresh
+    return doc
+
+
+@dataclass(frozen=True)
+class _Collection:
+    """Jobs or job schedules of an account: keyed by lower-cased id, settled whenever read."""
+
+    kind: str
+    segment: str  # the key segment under the account's key
+    settle: Callable[[Store, Doc, Doc, float | None], Doc | None]
+    not_found: Callable[[], ApiError]
+    conflict: Callable[[str], ApiError]  # a request the current state does not allow
+
+    def key(self, account: Doc, item_id: str) -> str:
+        return f"{account.key}/{self.segment}/{item_id.lower()}"
+
+    def get(self, store: Store, account: Doc, item_id: str, now: float | None = None) -> Doc | None:
+        doc = store.get(self.kind, self.key(account, item_id))
+        return self.settle(store, account, doc, now) if doc is not None else None
+
+    def require(self, store: Store, account: Doc, item_id: str, now: float | None = None) -> Doc:
+        doc = self.get(store, account, item_id, now)
+        if doc is None:
+            raise self.not_found()
+        return doc
+
+    def list(self, store: Store, account: Doc, now: float | None = None) -> list[Doc]:
+        now = clock.now() if now is None else now
+        settled = (self.settle(store, account, doc, now) for doc in store.list(self.kind, parent=account.key))
+        return [doc for doc in settled if doc is not None]
+
+
+@dataclass(frozen=True)
+class _Transition:
+    """A state change of a job or schedule: it enters `through` at once and settles in `to` (None:
+    deleted) after transition_seconds(). In a state of `unchanged` the request is answered with
+    the document as it is; in one of `refused`, or outside `only_from` when given, it conflicts."""
+
+    through: str
+    to: str | None
+    unchanged: frozenset[str] = frozenset()
+    refused: frozenset[str] = frozenset()
+    only_from: frozenset[str] | None = None
+
+    def applies(self, state: str, conflict: Callable[[str], ApiError]) -> bool:
+        if state in self.unchanged:
+            return False
+        if state in self.refused or (self.only_from is not None and state not in self.only_from):
+            raise conflict(state)
+        return True
+
+
+DELETE = _Transition("deleting", None, refused=frozenset({"deleting"}))
+TERMINATE = _Transition(
+    "terminating", "completed", unchanged=frozenset({"terminating"}), refused=frozenset({"completed", "deleting"})
+)
+JOB_DISABLE = _Transition(
+    "disabling", "disabled", unchanged=frozenset({"disabling", "disabled"}), only_from=frozenset({"active"})
+)
+JOB_ENABLE = _Transition(
+    "enabling", "active", unchanged=frozenset({"active", "enabling"}), only_from=frozenset({"disabled", "disabling"})
+)
+SCHEDULE_DISABLE = _Transition(
+    "disabled", "disabled", unchanged=frozenset({"disabled"}), only_from=frozenset({"active"})
+)
+SCHEDULE_ENABLE = _Transition("active", "active", unchanged=frozenset({"active"}), only_from=frozenset({"disabled"}))
+
+# (document, now) -> the document written
+Begin = Callable[[Doc, float], Doc]
+
+
+def _transition(
+    store: Store,
+    account: Doc,
+    collection: _Collection,
+    item_id: str,
+    transition: _Transition,
+    conditions: Conditions,
+    *,
+    begin: Begin | None = None,
+    conflict: Callable[[str], ApiError] | None = None,
+) -> Doc:
+    """Start `transition` of a job or schedule (`begin`, default `_begin(store, doc, transition, now)`)."""
+    now = clock.now()
+    with store.transaction():
+        doc = collection.require(store, account, item_id, now)
+        conditions.check_write(doc)
+        if not transition.applies(doc.body["meta"]["state"], conflict or collection.conflict):
+            return doc
+        if begin is None:
+            return _begin(store, doc, transition, now)
+        return begin(doc, now)
+
+
+def _begin(
+    store: Store,
+    doc: Doc,
+    transition: _Transition,
+    now: float,
+    *,
+    delay: float | None = None,
+    reason: str | None = None,
+    task_change: Callable[[Doc], dict[str, Any] | None] | None = None,
+    resume_scheduling: bool = False,
+) -> Doc:
+    body = copy.deepcopy(doc.body)
+    meta = body["meta"]
+    _set_state(meta, transition.through, now)
+    meta["modified"] = now
+    at = now + (transition_seconds() if delay is None else delay)
+    meta["pending"] = (
+        {"state": transition.to, "at": at, "reason": reason} if transition.through != transition.to else None
+    )
+    if resume_scheduling:
+        meta["schedulingSince"] = at
+    if task_change is not None:
+        for t in store.list(KIND_TASK, parent=doc.key):
+            new = task_change(t)
+            if new is not None:
+                store.put(KIND_TASK, t.key, new, parent=t.parent, expect=t.etag)
+    return store.put(doc.kind, doc.key, body, parent=doc.parent, expect=doc.etag)
 
 
 def _job_pool(store: Store, account: Doc, job_body: dict[str, Any], now: float) -> Doc | None:
@@ -473,20 +677,11 @@ def _settled_job_body(
     store: Store, account: Doc, doc: Doc, now: float, tasks: list[Doc] | None = None
 ) -> tuple[dict[str, Any] | None, list[tuple[Doc, dict[str, Any]]], bool]:
     """(new job body or None if gone, task writes, changed?) for a job at `now`."""
-    body = copy.deepcopy(doc.body)
+    body, changed = _due_body(doc, now)
+    if body is None:
+        return None, [], True
     meta = body["meta"]
-    changed = False
-    pending = meta.get("pending")
-    if pending and pending["at"] <= now:
-        if pending["state"] is None:
-            return None, [], True
-        if pending["state"] == "completed":
-            _complete(meta, pending["at"], pending.get("reason") or "UserTerminate")
-        else:
-            _set_state(meta, pending["state"], pending["at"])
-            meta["pending"] = None
-        changed = True
-    writes: list[tuple[Doc, dict[str, Any]]] = []
+    writes: TaskWrites = []
     if meta["state"] in ("active", "disabling", "disabled", "enabling", "terminating"):
         if tasks is None:
             tasks = store.list(KIND_TASK, parent=doc.key)
@@ -511,58 +706,27 @@ def _settled_job_body(
 
 def settle_job(store: Store, account: Doc, doc: Doc, now: float | None = None) -> Doc | None:
     """The job at `now`, with what became due written back; None once its deletion finished."""
-    now = clock.now() if now is None else now
-    for _ in range(5):
-        body, writes, changed = _settled_job_body(store, account, doc, now)
-        if not changed:
-            return doc
-        try:
-            with store.transaction():
-                current = store.get(KIND_JOB, doc.key)
-                if current is None:
-                    return None
-                if current.etag != doc.etag:
-                    doc = current
-                    continue
-                tasks = store.list(KIND_TASK, parent=doc.key)
-                body, writes, changed = _settled_job_body(store, account, current, now, tasks)
-                if body is None:
-                    store.delete_prefix(doc.key + "/")
-                    store.delete(KIND_JOB, doc.key)
-                    return None
-                for t, tbody in writes:
-                    store.put(KIND_TASK, t.key, tbody, parent=t.parent, expect=t.etag)
-                if body != current.body:
-                    return store.put(KIND_JOB, doc.key, body, parent=doc.parent, expect=current.etag)
-                return current
-        except StaleWrite:
-            fresh = store.get(KIND_JOB, doc.key)
-            if fresh is None:
-                return None
-            doc = fresh
-    return doc
+    at = clock.now() if now is None else now
+
+    def settled_body(current: Doc, fresh: bool) -> tuple[dict[str, Any] | None, TaskWrites, bool]:
+        tasks = store.list(KIND_TASK, parent=current.key) if fresh else None
+        return _settled_job_body(store, account, current, at, tasks)
+
+    return _settle(store, doc, settled_body)
 
 
-def get_job(store: Store, account: Doc, job_id: str, now: float | None = None) -> Doc | None:
-    doc = store.get(KIND_JOB, job_key(account, job_id))
-    return settle_job(store, account, doc, now) if doc is not None else None
+JOBS = _Collection(KIND_JOB, "jobs", settle_job, errors.job_not_found, errors.job_state_conflict)
+get_job, require_job, list_jobs = JOBS.get, JOBS.require, JOBS.list
 
 
-def require_job(store: Store, account: Doc, job_id: str, now: float | None = None) -> Doc:
-    doc = get_job(store, account, job_id, now)
-    if doc is None:
-        raise errors.job_not_found()
-    return doc
-
-
-def list_jobs(store: Store, account: Doc, now: float | None = None) -> list[Doc]:
-    now = clock.now() if now is None else now
-    out = []
-    for doc in store.list(KIND_JOB, parent=account.key):
-        settled = settle_job(store, account, doc, now)
-        if settled is not None:
-            out.append(settled)
-    return out
+def _check_can_create(
+    store: Store, account: Doc, item_id: str, now: float, taken: tuple[tuple[_Collection, Callable[[], ApiError]], ...]
+) -> None:
+    """409 when a job or schedule holds the id already (they share one namespace), or at the quota."""
+    for collection, error in taken:
+        if collection.get(store, account, item_id, now) is not None:
+            raise error()
+    _check_quota(store, account, now)
 
 
 def _active_count(store: Store, account: Doc, now: float) -> int:
@@ -585,17 +749,12 @@ def _check_quota(store: Store, account: Doc, now: float) -> None:
 
 
 def _new_job_body(job_id: str, spec: dict[str, Any], now: float) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "created": now,
-        "modified": now,
-        "state": "active",
-        "stateTime": now,
-        "prevState": None,
-        "prevStateTime": None,
-        "pending": None,
-        "schedulingSince": now,
-        "autoTerminateSince": now if spec.get("onAllTasksComplete") == "terminatejob" else None,
-    }
+    meta = _new_meta(
+        now,
+        pending=None,
+        schedulingSince=now,
+        autoTerminateSince=now if spec.get("onAllTasksComplete") == "terminatejob" else None,
+    )
     return {"id": job_id, **spec, "meta": meta}
 
 
@@ -606,12 +765,14 @@ def create_job(store: Store, account: Doc, payload: Any) -> Doc:
     spec = _job_spec(payload)
     now = clock.now()
     with store.transaction():
-        if get_job(store, account, job_id, now) is not None:
-            raise errors.job_exists()
-        if get_schedule(store, account, job_id, now) is not None:
-            raise errors.job_schedule_with_same_id_exists()
-        _check_quota(store, account, now)
-        key = job_key(account, job_id)
+        _check_can_create(
+            store,
+            account,
+            job_id,
+            now,
+            ((JOBS, errors.job_exists), (SCHEDULES, errors.job_schedule_with_same_id_exists)),
+        )
+        key = JOBS.key(account, job_id)
         store.delete_prefix(key + "/")  # tasks of a job deleted earlier with the same id, if any
         return store.put(KIND_JOB, key, _new_job_body(job_id, spec, now), parent=account.key)
 
@@ -674,34 +835,6 @@ def update_job(
         return store.put(KIND_JOB, doc.key, body, parent=doc.parent, expect=doc.etag)
 
 
-def _begin_transition(
-    store: Store,
-    doc: Doc,
-    state: str,
-    target: str | None,
-    now: float,
-    *,
-    delay: float | None = None,
-    reason: str | None = None,
-    task_change: Callable[[Doc], dict[str, Any] | None] | None = None,
-    resume_scheduling: bool = False,
-) -> Doc:
-    body = copy.deepcopy(doc.body)
-    meta = body["meta"]
-    _set_state(meta, state, now)
-    meta["modified"] = now
-    at = now + (transition_seconds() if delay is None else delay)
-    meta["pending"] = {"state": target, "at": at, "reason": reason}
-    if resume_scheduling:
-        meta["schedulingSince"] = at
-    if task_change is not None:
-        for t in store.list(KIND_TASK, parent=doc.key):
-            new = task_change(t)
-            if new is not None:
-                store.put(KIND_TASK, t.key, new, parent=t.parent, expect=t.etag)
-    return store.put(KIND_JOB, doc.key, body, parent=doc.parent, expect=doc.etag)
-
-
 def _end_running(now: float) -> Callable[[Doc], dict[str, Any] | None]:
     def change(t: Doc) -> dict[str, Any] | None:
         if t.body["meta"]["state"] != "running":
@@ -715,31 +848,20 @@ def _end_running(now: float) -> Callable[[Doc], dict[str, Any] | None]:
 
 
 def delete_job(store: Store, account: Doc, job_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
-    now = clock.now()
-    with store.transaction():
-        doc = require_job(store, account, job_id, now)
-        conditions.check_write(doc)
-        if doc.body["meta"]["state"] == "deleting":
-            raise errors.job_being_deleted()
-        return _begin_transition(store, doc, "deleting", None, now)
+    return _transition(
+        store, account, JOBS, job_id, DELETE, conditions, conflict=lambda _state: errors.job_being_deleted()
+    )
 
 
 def terminate_job(
     store: Store, account: Doc, job_id: str, reason: str | None, *, conditions: Conditions = NO_CONDITIONS
 ) -> Doc:
     """active/disabled/... -> terminating -> completed (running tasks end; active ones stay active)."""
-    now = clock.now()
-    with store.transaction():
-        doc = require_job(store, account, job_id, now)
-        conditions.check_write(doc)
-        state = doc.body["meta"]["state"]
-        if state in ("completed", "deleting"):
-            raise errors.job_state_conflict(state)
-        if state == "terminating":
-            return doc
-        return _begin_transition(
-            store, doc, "terminating", "completed", now, reason=reason or "UserTerminate", task_change=_end_running(now)
-        )
+
+    def begin(doc: Doc, now: float) -> Doc:
+        return _begin(store, doc, TERMINATE, now, reason=reason or "UserTerminate", task_change=_end_running(now))
+
+    return _transition(store, account, JOBS, job_id, TERMINATE, conditions, begin=begin)
 
 
 def disable_job(
@@ -751,15 +873,8 @@ def disable_job(
             raise errors.missing_property("disableTasks")
         raise errors.invalid_property("disableTasks", disable_tasks, "The value must be requeue, terminate or wait.")
     mode = disable_tasks.lower()
-    now = clock.now()
-    with store.transaction():
-        doc = require_job(store, account, job_id, now)
-        conditions.check_write(doc)
-        state = doc.body["meta"]["state"]
-        if state in ("disabling", "disabled"):
-            return doc
-        if state != "active":
-            raise errors.job_state_conflict(state)
+
+    def begin(doc: Doc, now: float) -> Doc:
         delay = transition_seconds()
         change: Callable[[Doc], dict[str, Any] | None]
         if mode == "terminate":
@@ -791,21 +906,18 @@ def disable_job(
             def change(t: Doc) -> dict[str, Any] | None:
                 return None
 
-        return _begin_transition(store, doc, "disabling", "disabled", now, delay=delay, task_change=change)
+        return _begin(store, doc, JOB_DISABLE, now, delay=delay, task_change=change)
+
+    return _transition(store, account, JOBS, job_id, JOB_DISABLE, conditions, begin=begin)
 
 
 def enable_job(store: Store, account: Doc, job_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
     """disabled/disabling -> enabling -> active (scheduling resumes when it is active again)."""
-    now = clock.now()
-    with store.transaction():
-        doc = require_job(store, account, job_id, now)
-        conditions.check_write(doc)
-        state = doc.body["meta"]["state"]
-        if state in ("active", "enabling"):
-            return doc
-        if state not in ("disabled", "disabling"):
-            raise errors.job_state_conflict(state)
-        return _begin_transition(store, doc, "enabling", "active", now, resume_scheduling=True)
+
+    def begin(doc: Doc, now: float) -> Doc:
+        return _begin(store, doc, JOB_ENABLE, now, resume_scheduling=True)
+
+    return _transition(store, account, JOBS, job_id, JOB_ENABLE, conditions, begin=begin)
 
 
 # ==============================================================================================
@@ -820,18 +932,7 @@ def job_url(base_url: str, account: Doc, job_id: str) -> str:
 def render_job(doc: Doc, base_url: str, account: Doc) -> dict[str, Any]:
     """The job as the service returns it (shape of Jobs_GetJob.json)."""
     b, m = doc.body, doc.body["meta"]
-    out: dict[str, Any] = {"id": b["id"]}
-    if b.get("displayName"):
-        out["displayName"] = b["displayName"]
-    out["url"] = job_url(base_url, account, b["id"])
-    out["eTag"] = doc.etag
-    out["lastModified"] = clock.iso(m["modified"])
-    out["creationTime"] = clock.iso(m["created"])
-    out["state"] = m["state"]
-    out["stateTransitionTime"] = clock.iso(m["stateTime"])
-    if m.get("prevState"):
-        out["previousState"] = m["prevState"]
-        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    out = _render_head(doc, job_url(base_url, account, b["id"]))
     for k in JOB_RENDER_ORDER:
         if b.get(k) is not None:
             out[k] = copy.deepcopy(b[k])
@@ -872,18 +973,7 @@ def _task_spec(payload: Any, job: Doc) -> tuple[str, dict[str, Any]]:
 
 
 def _new_task_body(task_id: str, spec: dict[str, Any], now: float) -> dict[str, Any]:
-    meta = {
-        "created": now,
-        "modified": now,
-        "state": "active",
-        "stateTime": now,
-        "prevState": None,
-        "prevStateTime": None,
-        "queued": now,
-        "start": None,
-        "end": None,
-        "exec": {"retryCount": 0, "requeueCount": 0},
-    }
+    meta = _new_meta(now, queued=now, start=None, end=None, exec={"retryCount": 0, "requeueCount": 0})
     return {"id": task_id, **spec, "meta": meta}
 
 
@@ -965,26 +1055,42 @@ def require_task(store: Store, account: Doc, job_id: str, task_id: str, now: flo
     return job, doc
 
 
+def _change_task(
+    store: Store,
+    account: Doc,
+    job_id: str,
+    task_id: str,
+    conditions: Conditions,
+    change: Callable[[dict[str, Any], float], None],
+) -> Doc:
+    """Write `change(body, now)` to a task that has not completed yet (409 TaskCompleted once it has)."""
+    now = clock.now()
+    with store.transaction():
+        _job, doc = require_task(store, account, job_id, task_id, now)
+        conditions.check_write(doc)
+        if doc.body["meta"]["state"] == "completed":
+            raise errors.task_completed()
+        body = copy.deepcopy(doc.body)
+        change(body, now)
+        body["meta"]["modified"] = now
+        return store.put(KIND_TASK, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+
 def update_task(
     store: Store, account: Doc, job_id: str, task_id: str, payload: Any, *, conditions: Conditions = NO_CONDITIONS
 ) -> Doc:
     """PUT /jobs/{j}/tasks/{t}: only the constraints of a task can change (until it completes)."""
     payload = _require_object(payload)
-    now = clock.now()
-    with store.transaction():
-        job, doc = require_task(store, account, job_id, task_id, now)
-        conditions.check_write(doc)
-        if doc.body["meta"]["state"] == "completed":
-            raise errors.task_completed()
-        body = copy.deepcopy(doc.body)
+
+    def change(body: dict[str, Any], _now: float) -> None:
         if payload.get("constraints") is None:
             body.pop("constraints", None)
         elif not _is_dict(payload["constraints"]):
             raise errors.invalid_property("constraints", payload["constraints"], "constraints must be an object.")
         else:
             body["constraints"] = copy.deepcopy(payload["constraints"])
-        body["meta"]["modified"] = now
-        return store.put(KIND_TASK, doc.key, body, parent=doc.parent, expect=doc.etag)
+
+    return _change_task(store, account, job_id, task_id, conditions, change)
 
 
 def delete_task(
@@ -1002,16 +1108,14 @@ def delete_task(
 def terminate_task(
     store: Store, account: Doc, job_id: str, task_id: str, *, conditions: Conditions = NO_CONDITIONS
 ) -> Doc:
-    now = clock.now()
-    with store.transaction():
-        job, doc = require_task(store, account, job_id, task_id, now)
-        conditions.check_write(doc)
-        if doc.body["meta"]["state"] == "completed":
-            raise errors.task_completed()
-        body = copy.deepcopy(doc.body)
-        _finish_task(body["meta"], now, failure=dict(TASK_ENDED))
-        body["meta"]["modified"] = now
-        return store.put(KIND_TASK, doc.key, body, parent=doc.parent, expect=doc.etag)
+    return _change_task(
+        store,
+        account,
+        job_id,
+        task_id,
+        conditions,
+        lambda body, now: _finish_task(body["meta"], now, failure=dict(TASK_ENDED)),
+    )
 
 
 def task_counts(tasks: list[Doc]) -> dict[str, Any]:
@@ -1038,18 +1142,7 @@ def render_task(doc: Doc, job: Doc, base_url: str, account: Doc) -> dict[str, An
     """The task as the service returns it (shape of Tasks_GetTask.json)."""
     b, m = doc.body, doc.body["meta"]
     job_id = job.body["id"]
-    out: dict[str, Any] = {"id": b["id"]}
-    if b.get("displayName"):
-        out["displayName"] = b["displayName"]
-    out["url"] = task_url(base_url, account, job_id, b["id"])
-    out["eTag"] = doc.etag
-    out["creationTime"] = clock.iso(m["created"])
-    out["lastModified"] = clock.iso(m["modified"])
-    out["state"] = m["state"]
-    out["stateTransitionTime"] = clock.iso(m["stateTime"])
-    if m.get("prevState"):
-        out["previousState"] = m["prevState"]
-        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    out = _render_head(doc, task_url(base_url, account, job_id, b["id"]))
     out["commandLine"] = b["commandLine"]
     for k in (
         "exitConditions",
@@ -1161,37 +1254,14 @@ def _schedule_config(value: Any) -> dict[str, Any]:
 def _job_specification(value: Any) -> dict[str, Any]:
     if not _is_dict(value):
         raise errors.missing_property("jobSpecification")
-    spec = {k: copy.deepcopy(value[k]) for k in SPEC_FIELDS if value.get(k) is not None}
-    _validate_job_fields(spec, "jobSpecification.")
-    spec["poolInfo"] = _pool_info(value.get("poolInfo"), "jobSpecification.poolInfo")
-    spec.setdefault("priority", 0)
-    spec.setdefault("maxParallelTasks", -1)
-    spec.setdefault("allowTaskPreemption", False)
-    spec.setdefault("usesTaskDependencies", False)
-    spec.setdefault("onAllTasksComplete", "noaction")
-    spec.setdefault("onTaskFailure", "noaction")
-    spec["constraints"] = _job_constraints(spec.get("constraints"), "jobSpecification.constraints")
-    md = _metadata(spec.get("metadata"), "jobSpecification.metadata")
-    if md is None:
-        spec.pop("metadata", None)
-    else:
-        spec["metadata"] = md
-    return spec
+    return _job_spec(value, "jobSpecification.", SPEC_FIELDS)
 
 
-def _settled_schedule_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None, bool]:
-    body = copy.deepcopy(doc.body)
+def _settled_schedule_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None, TaskWrites, bool]:
+    body, changed = _due_body(doc, now)
+    if body is None:
+        return None, [], True
     meta = body["meta"]
-    changed = False
-    pending = meta.get("pending")
-    if pending and pending["at"] <= now:
-        if pending["state"] is None:
-            return None, True
-        _set_state(meta, pending["state"], pending["at"])
-        if pending["state"] == "completed":
-            meta["endTime"] = pending["at"]
-        meta["pending"] = None
-        changed = True
     after = body.get("schedule", {}).get("doNotRunAfter")
     if after and meta["state"] in ("active", "disabled"):
         t = clock.parse_iso(after)
@@ -1199,47 +1269,19 @@ def _settled_schedule_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None,
             _set_state(meta, "completed", t)
             meta["endTime"] = t
             changed = True
-    return body, changed
+    return body, [], changed
 
 
-def settle_schedule(store: Store, doc: Doc, now: float | None = None) -> Doc | None:
-    now = clock.now() if now is None else now
-    body, changed = _settled_schedule_body(doc, now)
-    if not changed:
-        return doc
-    with store.transaction():
-        current = store.get(KIND_SCHEDULE, doc.key)
-        if current is None:
-            return None
-        body, changed = _settled_schedule_body(current, now)
-        if body is None:
-            store.delete(KIND_SCHEDULE, current.key)
-            return None
-        if not changed:
-            return current
-        return store.put(KIND_SCHEDULE, current.key, body, parent=current.parent, expect=current.etag)
+def settle_schedule(store: Store, account: Doc, doc: Doc, now: float | None = None) -> Doc | None:
+    """The schedule at `now`, with what became due written back; None once its deletion finished."""
+    at = clock.now() if now is None else now
+    return _settle(store, doc, lambda current, _fresh: _settled_schedule_body(current, at))
 
 
-def get_schedule(store: Store, account: Doc, schedule_id: str, now: float | None = None) -> Doc | None:
-    doc = store.get(KIND_SCHEDULE, schedule_key(account, schedule_id))
-    return settle_schedule(store, doc, now) if doc is not None else None
-
-
-def require_schedule(store: Store, account: Doc, schedule_id: str, now: float | None = None) -> Doc:
-    doc = get_schedule(store, account, schedule_id, now)
-    if doc is None:
-        raise errors.schedule_not_found()
-    return doc
-
-
-def list_schedules(store: Store, account: Doc, now: float | None = None) -> list[Doc]:
-    now = clock.now() if now is None else now
-    out = []
-    for doc in store.list(KIND_SCHEDULE, parent=account.key):
-        settled = settle_schedule(store, doc, now)
-        if settled is not None:
-            out.append(settled)
-    return out
+SCHEDULES = _Collection(
+    KIND_SCHEDULE, "jobschedules", settle_schedule, errors.schedule_not_found, errors.schedule_state_conflict
+)
+get_schedule, require_schedule, list_schedules = SCHEDULES.get, SCHEDULES.require, SCHEDULES.list
 
 
 def create_schedule(store: Store, account: Doc, payload: Any) -> Doc:
@@ -1252,11 +1294,9 @@ def create_schedule(store: Store, account: Doc, payload: Any) -> Doc:
     metadata = _metadata(payload.get("metadata"))
     now = clock.now()
     with store.transaction():
-        if get_schedule(store, account, sid, now) is not None:
-            raise errors.schedule_exists()
-        if get_job(store, account, sid, now) is not None:
-            raise errors.job_with_same_id_exists()
-        _check_quota(store, account, now)
+        _check_can_create(
+            store, account, sid, now, ((SCHEDULES, errors.schedule_exists), (JOBS, errors.job_with_same_id_exists))
+        )
         body: dict[str, Any] = {"id": sid}
         if payload.get("displayName"):
             body["displayName"] = payload["displayName"]
@@ -1264,17 +1304,8 @@ def create_schedule(store: Store, account: Doc, payload: Any) -> Doc:
         body["jobSpecification"] = spec
         if metadata:
             body["metadata"] = metadata
-        body["meta"] = {
-            "created": now,
-            "modified": now,
-            "state": "active",
-            "stateTime": now,
-            "prevState": None,
-            "prevStateTime": None,
-            "pending": None,
-            "endTime": None,
-        }
-        return store.put(KIND_SCHEDULE, schedule_key(account, sid), body, parent=account.key)
+        body["meta"] = _new_meta(now, pending=None, endTime=None)
+        return store.put(KIND_SCHEDULE, SCHEDULES.key(account, sid), body, parent=account.key)
 
 
 def update_schedule(
@@ -1300,82 +1331,32 @@ def update_schedule(
                 raise errors.missing_property("jobSpecification")
             body["schedule"] = _schedule_config(payload.get("schedule"))
             body["jobSpecification"] = _job_specification(payload["jobSpecification"])
-            md = _metadata(payload.get("metadata"))
-            if md:
-                body["metadata"] = md
-            else:
-                body.pop("metadata", None)
+            _set_or_drop(body, "metadata", _metadata(payload.get("metadata")))
         else:
             if payload.get("schedule") is not None:
                 body["schedule"] = _schedule_config(payload["schedule"])
             if payload.get("jobSpecification") is not None:
                 body["jobSpecification"] = _job_specification(payload["jobSpecification"])
             if payload.get("metadata") is not None:
-                md = _metadata(payload["metadata"])
-                if md:
-                    body["metadata"] = md
-                else:
-                    body.pop("metadata", None)
+                _set_or_drop(body, "metadata", _metadata(payload["metadata"]))
         body["meta"]["modified"] = now
         return store.put(KIND_SCHEDULE, doc.key, body, parent=doc.parent, expect=doc.etag)
 
 
-def _schedule_transition(store: Store, doc: Doc, state: str, target: str | None, now: float) -> Doc:
-    body = copy.deepcopy(doc.body)
-    m = body["meta"]
-    _set_state(m, state, now)
-    m["modified"] = now
-    m["pending"] = {"state": target, "at": now + transition_seconds()} if state != target else None
-    return store.put(KIND_SCHEDULE, doc.key, body, parent=doc.parent, expect=doc.etag)
-
-
 def delete_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
-    now = clock.now()
-    with store.transaction():
-        doc = require_schedule(store, account, schedule_id, now)
-        conditions.check_write(doc)
-        if doc.body["meta"]["state"] == "deleting":
-            raise errors.schedule_state_conflict("deleting")
-        return _schedule_transition(store, doc, "deleting", None, now)
+    return _transition(store, account, SCHEDULES, schedule_id, DELETE, conditions)
 
 
 def terminate_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
-    now = clock.now()
-    with store.transaction():
-        doc = require_schedule(store, account, schedule_id, now)
-        conditions.check_write(doc)
-        state = doc.body["meta"]["state"]
-        if state in ("completed", "deleting"):
-            raise errors.schedule_state_conflict(state)
-        if state == "terminating":
-            return doc
-        return _schedule_transition(store, doc, "terminating", "completed", now)
+    return _transition(store, account, SCHEDULES, schedule_id, TERMINATE, conditions)
 
 
 def disable_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
-    now = clock.now()
-    with store.transaction():
-        doc = require_schedule(store, account, schedule_id, now)
-        conditions.check_write(doc)
-        state = doc.body["meta"]["state"]
-        if state == "disabled":
-            return doc
-        if state != "active":
-            raise errors.schedule_state_conflict(state)
-        return _schedule_transition(store, doc, "disabled", "disabled", now)
+    return _transition(store, account, SCHEDULES, schedule_id, SCHEDULE_DISABLE, conditions)
 
 
 def enable_schedule(store: Store, account: Doc, schedule_id: str, *, conditions: Conditions = NO_CONDITIONS) -> Doc:
-    now = clock.now()
-    with store.transaction():
-        doc = require_schedule(store, account, schedule_id, now)
-        conditions.check_write(doc)
-        state = doc.body["meta"]["state"]
-        if state == "active":
-            return doc
-        if state != "disabled":
-            raise errors.schedule_state_conflict(state)
-        return _schedule_transition(store, doc, "active", "active", now)
+    return _transition(store, account, SCHEDULES, schedule_id, SCHEDULE_ENABLE, conditions)
 
 
 def _next_run(body: dict[str, Any], now: float) -> float | None:
@@ -1402,18 +1383,7 @@ def schedule_url(base_url: str, account: Doc, schedule_id: str) -> str:
 def render_schedule(doc: Doc, base_url: str, account: Doc, now: float | None = None) -> dict[str, Any]:
     now = clock.now() if now is None else now
     b, m = doc.body, doc.body["meta"]
-    out: dict[str, Any] = {"id": b["id"]}
-    if b.get("displayName"):
-        out["displayName"] = b["displayName"]
-    out["url"] = schedule_url(base_url, account, b["id"])
-    out["eTag"] = doc.etag
-    out["lastModified"] = clock.iso(m["modified"])
-    out["creationTime"] = clock.iso(m["created"])
-    out["state"] = m["state"]
-    out["stateTransitionTime"] = clock.iso(m["stateTime"])
-    if m.get("prevState"):
-        out["previousState"] = m["prevState"]
-        out["previousStateTransitionTime"] = clock.iso(m["prevStateTime"])
+    out = _render_head(doc, schedule_url(base_url, account, b["id"]))
     out["schedule"] = copy.deepcopy(b.get("schedule") or {})
     out["jobSpecification"] = copy.deepcopy(b["jobSpecification"])
     ex: dict[str, Any] = {}

@@ -32,6 +32,7 @@ from ..batch_mgmt import models as mgmt
 from ..batch_mgmt.formula import evaluate
 from ..batch_mgmt.odata import compile_filter
 from ..core import ApiError, Doc, Request, Response, Router, clock, etag, paging, render_batch
+from ..core.select import select
 from . import errors, models, pools
 
 PREFIX = "/batch/{account}"
@@ -268,23 +269,7 @@ def _metadata_url(req: Request, account: Doc, what: str) -> str:
 
 def _select(item: dict[str, Any], text: str | None) -> dict[str, Any]:
     """`$select=id,state,executionInfo/poolId`: only the named properties (paths with '/')."""
-    if not text:
-        return item
-    out: dict[str, Any] = {}
-    for raw in text.split(","):
-        path = [p for p in raw.strip().split("/") if p]
-        if not path:
-            continue
-        src: Any = item
-        for part in path:
-            src = src.get(part) if isinstance(src, dict) else None
-        if src is None:
-            continue
-        dst = out
-        for part in path[:-1]:
-            dst = dst.setdefault(part, {})
-        dst[path[-1]] = src
-    return out
+    return select(item, text)
 
 
 def _filtered(req: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

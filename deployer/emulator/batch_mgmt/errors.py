@@ -16,17 +16,14 @@ Two families, as Azure answers them:
 
 from __future__ import annotations
 
-from ..core import ApiError, clock, ids
-
-NOT_FOUND_HELP = "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+from ..core import ApiError, arm_location_conflict, arm_location_required, arm_resource_not_found, service_message
 
 
 def _batch(status: int, code: str, text: str, details: list[tuple[str, str]] | None = None) -> ApiError:
-    message = f"{text}\nRequestId:{ids.new_id()}\nTime:{clock.iso()}"
     return ApiError(
         status,
         code,
-        message,
+        service_message(text),
         target="BatchAccount",
         details=[{"code": k, "message": v} for k, v in (details or [])],
     )
@@ -35,30 +32,13 @@ def _batch(status: int, code: str, text: str, details: list[tuple[str, str]] | N
 # -- ARM-level ---------------------------------------------------------------------------------
 
 
-def resource_not_found(type_: str, name: str, group: str) -> ApiError:
-    return ApiError(
-        404,
-        "ResourceNotFound",
-        f"The Resource '{type_}/{name}' under resource group '{group}' was not found. {NOT_FOUND_HELP}",
-    )
-
-
 def account_not_found(name: str, group: str) -> ApiError:
-    return resource_not_found("Microsoft.Batch/batchAccounts", name, group)
+    return arm_resource_not_found("Microsoft.Batch/batchAccounts", name, group)
 
 
-def location_required() -> ApiError:
-    return ApiError(400, "LocationRequired", "The location property is required for this definition.")
-
-
-def location_conflict(name: str, group: str, existing: str, requested: str) -> ApiError:
-    return ApiError(
-        409,
-        "InvalidResourceLocation",
-        f"The resource '{name}' already exists in location '{existing}' in resource group '{group}'. "
-        f"A resource with the same name cannot be created in location '{requested}'. "
-        "Please select a new resource name.",
-    )
+# ARM's own errors, as every provider answers them
+location_required = arm_location_required
+location_conflict = arm_location_conflict
 
 
 def invalid_request_body(text: str) -> ApiError:

@@ -54,7 +54,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from ..core import Doc, Store, clock, ids
-from ..resources.models import normalize_location, require_group
+from ..core.select import select as core_select
+from ..resources.models import list_in_scope, normalize_location, require_group, require_in_group
 from . import errors
 from .formula import evaluate
 
@@ -183,11 +184,9 @@ def get_account(store: Store, sub: str, rg: str, name: str) -> Doc | None:
 
 def require_account(store: Store, sub: str, rg: str, name: str) -> Doc:
     """The account, or 404 (ResourceGroupNotFound for a missing group, else ResourceNotFound)."""
-    doc = get_account(store, sub, rg, name)
-    if doc is None:
-        require_group(store, sub, rg)
-        raise errors.account_not_found(name, rg)
-    return doc
+    return require_in_group(
+        store, get_account(store, sub, rg, name), sub, rg, lambda: errors.account_not_found(name, rg)
+    )
 
 
 def account_by_name(store: Store, name: str) -> Doc | None:
@@ -307,7 +306,7 @@ def create_account(
             if other is not None:
                 raise errors.account_name_taken(name)
         elif current.body["location"] != location:
-            raise errors.location_conflict(name, rg, current.body["location"], location)
+            raise errors.location_conflict(name, current.body["location"], location, rg)
         mode = props.get("poolAllocationMode") or "BatchService"
         if mode not in ("BatchService", "UserSubscription"):
             raise errors.invalid_parameter(f"The pool allocation mode '{mode}' is invalid.", "poolAllocationMode")
@@ -376,10 +375,7 @@ def delete_account(store: Store, sub: str, rg: str, name: str) -> Doc:
 
 
 def list_accounts(store: Store, sub: str, rg: str | None = None) -> list[Doc]:
-    if rg is not None:
-        group = require_group(store, sub, rg)
-        return store.list(KIND_ACCOUNT, parent=group.key)
-    return store.list(KIND_ACCOUNT, prefix=ids.key_of(ids.subscription_id(sub)) + "/")
+    return list_in_scope(store, KIND_ACCOUNT, sub, rg)
 
 
 def regenerate_key(store: Store, sub: str, rg: str, name: str, key_name: Any) -> Doc:
@@ -1117,29 +1113,34 @@ def require_pool(store: Store, account: Doc, name: str, now: float | None = None
     return doc
 
 
-def stop_resize(store: Store, account: Doc, name: str) -> Doc:
-    """Stop a running resize: the pool is Steady at once, with the nodes it had."""
+def _change_pool(store: Store, account: Doc, name: str, change: Callable[[dict[str, Any], float], None]) -> Doc:
+    """Write `change(body, now)` to a pool that is not being deleted (409 PoolBeingDeleted if it is)."""
     now = clock.now()
     with store.transaction():
         old = require_pool(store, account, name, now)
         if pool_state(old, now).deleting:
             raise errors.pool_being_deleted(old.body["name"])
         body = copy.deepcopy(old.body)
-        r = body["meta"].get("resize")
-        if r is not None and now < r["done"] and not r.get("stoppedAt"):
-            r["stoppedAt"] = now
+        change(body, now)
         body["meta"]["modified"] = now
         return store.put(KIND_POOL, old.key, body, parent=old.parent, expect=old.etag)
 
 
+def stop_resize(store: Store, account: Doc, name: str) -> Doc:
+    """Stop a running resize: the pool is Steady at once, with the nodes it had."""
+
+    def change(body: dict[str, Any], now: float) -> None:
+        r = body["meta"].get("resize")
+        if r is not None and now < r["done"] and not r.get("stoppedAt"):
+            r["stoppedAt"] = now
+
+    return _change_pool(store, account, name, change)
+
+
 def disable_autoscale(store: Store, account: Doc, name: str) -> Doc:
     """Switch an autoscale pool to fixedScale at the target the formula last gave (no resize)."""
-    now = clock.now()
-    with store.transaction():
-        old = require_pool(store, account, name, now)
-        if pool_state(old, now).deleting:
-            raise errors.pool_being_deleted(old.body["name"])
-        body = copy.deepcopy(old.body)
+
+    def change(body: dict[str, Any], _now: float) -> None:
         scale = body["properties"]["scaleSettings"]
         if "autoScale" in scale:
             auto = body["meta"].get("autoScale") or {}
@@ -1151,8 +1152,8 @@ def disable_autoscale(store: Store, account: Doc, name: str) -> Doc:
                 }
             }
             body["meta"].pop("autoScale", None)
-        body["meta"]["modified"] = now
-        return store.put(KIND_POOL, old.key, body, parent=old.parent, expect=old.etag)
+
+    return _change_pool(store, account, name, change)
 
 
 def begin_delete_pool(store: Store, account: Doc, name: str) -> tuple[Doc, float]:
@@ -1242,23 +1243,7 @@ def _render_identity(identity: Any, resource_id: str) -> Any:
 
 def select(item: dict[str, Any], select_text: str | None) -> dict[str, Any]:
     """`$select=properties/allocationState,...`: id, name and type plus the selected paths."""
-    if not select_text:
-        return item
-    out: dict[str, Any] = {k: item[k] for k in ("id", "name", "type") if k in item}
-    for raw in select_text.split(","):
-        path = [p for p in raw.strip().split("/") if p]
-        if not path:
-            continue
-        src: Any = item
-        for part in path:
-            src = src.get(part) if _is_dict(src) else None
-        if src is None:
-            continue
-        dst = out
-        for part in path[:-1]:
-            dst = dst.setdefault(part, {})
-        dst[path[-1]] = src
-    return out
+    return core_select(item, select_text, always=("id", "name", "type"))
 
 
 # ==============================================================================================

@@ -31,37 +31,32 @@ LOCATION = "/subscriptions/{sub}/providers/Microsoft.Batch/locations/{location}"
 
 
 def register(router: Router) -> None:
-    router.add("PUT", ACCOUNT, put_account)
-    router.add("GET", ACCOUNT, get_account)
-    router.add("PATCH", ACCOUNT, patch_account)
-    router.add("DELETE", ACCOUNT, delete_account)
-    router.add("GET", ACCOUNTS, list_accounts_in_group)
-    router.add("GET", ACCOUNTS_SUB, list_accounts)
-    router.add("POST", ACCOUNT + "/listKeys", list_keys)
-    router.add("POST", ACCOUNT + "/regenerateKeys", regenerate_keys)
-    router.add("POST", ACCOUNT + "/syncAutoStorageKeys", sync_auto_storage_keys)
-
-    router.add("PUT", POOL, put_pool)
-    router.add("GET", POOL, get_pool)
-    router.add("PATCH", POOL, patch_pool)
-    router.add("DELETE", POOL, delete_pool)
-    router.add("GET", POOLS, list_pools)
-    router.add("POST", POOL + "/stopResize", stop_resize)
-    router.add("POST", POOL + "/disableAutoScale", disable_autoscale)
-
-    router.add("PUT", APP, put_application)
-    router.add("GET", APP, get_application)
-    router.add("PATCH", APP, patch_application)
-    router.add("DELETE", APP, delete_application)
-    router.add("GET", APPS, list_applications)
-    router.add("PUT", VERSION, put_package)
-    router.add("GET", VERSION, get_package)
-    router.add("DELETE", VERSION, delete_package)
-    router.add("GET", VERSIONS, list_packages)
-    router.add("POST", VERSION + "/activate", activate_package)
-
-    router.add("GET", LOCATION + "/quotas", location_quotas)
-    router.add("POST", LOCATION + "/checkNameAvailability", check_name_availability)
+    router.add_all(
+        {
+            ACCOUNT: {"PUT": put_account, "GET": get_account, "PATCH": patch_account, "DELETE": delete_account},
+            ACCOUNTS: {"GET": list_accounts_in_group},
+            ACCOUNTS_SUB: {"GET": list_accounts},
+            ACCOUNT + "/listKeys": {"POST": list_keys},
+            ACCOUNT + "/regenerateKeys": {"POST": regenerate_keys},
+            ACCOUNT + "/syncAutoStorageKeys": {"POST": sync_auto_storage_keys},
+            POOL: {"PUT": put_pool, "GET": get_pool, "PATCH": patch_pool, "DELETE": delete_pool},
+            POOLS: {"GET": list_pools},
+            POOL + "/stopResize": {"POST": stop_resize},
+            POOL + "/disableAutoScale": {"POST": disable_autoscale},
+            APP: {
+                "PUT": put_application,
+                "GET": get_application,
+                "PATCH": patch_application,
+                "DELETE": delete_application,
+            },
+            APPS: {"GET": list_applications},
+            VERSION: {"PUT": put_package, "GET": get_package, "DELETE": delete_package},
+            VERSIONS: {"GET": list_packages},
+            VERSION + "/activate": {"POST": activate_package},
+            LOCATION + "/quotas": {"GET": location_quotas},
+            LOCATION + "/checkNameAvailability": {"POST": check_name_availability},
+        }
+    )
 
 
 def _maxresults(req: Request) -> int | None:

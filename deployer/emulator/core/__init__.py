@@ -39,13 +39,17 @@ The pieces (each module's docstring has the details):
             base_url, url(path, query), api_version, if_match, if_none_match, authorization)
             and Response (json(), empty(), xml(), or (status, bytes | iterable of bytes, headers)).
 - errors    ApiError(status, code, message, *, headers, details, target); renderers render_arm
-            (default), render_batch, render_storage_xml; arm_resource_not_found(type, name, rg).
+            (default), render_batch, render_storage_xml; ARM's own errors, the same for every
+            provider: arm_resource_not_found(type, name, rg), arm_location_required(),
+            arm_location_conflict(name, existing, requested, rg); service_message(text) ends a
+            message with RequestId and Time lines, as the Batch service does.
 - store     Store.get/list/put/update/delete/delete_prefix/read_data/transaction; Doc(kind, key,
             parent, etag, created, updated, body); StaleWrite; ABSENT; resolve_data_dir().
 - etag      new/bare/quoted/weak/strip/matches/if_match_ok/if_none_match_ok.
 - lro       accepted(req, provider=, location=, result_path=, duration=, error=) -> 202 Response;
             the operation-status routes are registered by the core.
 - paging    page(req, items, size=, value_key=, next_key=, size_param=) -> {"value", "nextLink"}.
+- select    select(item, "$select text", always=("id",)): only the named properties (core.select).
 - clock     now/utcnow/advance/freeze/frozen/reset; iso(t), parse_iso, http_date.
 - ids       arm_id, group_id, key_of, parse_arm_id, new_id.
 - app       create_app(data_dir) -> EmulatorApp (WSGI); faults, latency, request log.
@@ -63,7 +67,17 @@ from __future__ import annotations
 
 from . import clock, etag, ids, lro, paging
 from .app import EmulatorApp, create_app
-from .errors import ApiError, ConnectionDropped, arm_resource_not_found, render_arm, render_batch, render_storage_xml
+from .errors import (
+    ApiError,
+    ConnectionDropped,
+    arm_location_conflict,
+    arm_location_required,
+    arm_resource_not_found,
+    render_arm,
+    render_batch,
+    render_storage_xml,
+    service_message,
+)
 from .messages import Headers, Request, Response
 from .routing import Route, Router
 from .store import ABSENT, Doc, StaleWrite, Store, resolve_data_dir
@@ -81,6 +95,8 @@ __all__ = [
     "Router",
     "StaleWrite",
     "Store",
+    "arm_location_conflict",
+    "arm_location_required",
     "arm_resource_not_found",
     "clock",
     "create_app",
@@ -92,4 +108,5 @@ __all__ = [
     "render_batch",
     "render_storage_xml",
     "resolve_data_dir",
+    "service_message",
 ]

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
+from . import clock, ids
 from .messages import Request, Response
 
 
@@ -99,6 +100,9 @@ def render_storage_xml(error: ApiError, request: Request | None = None) -> Respo
     return resp
 
 
+# -- ARM's own errors, the same for every resource provider ------------------------------------
+
+
 def arm_resource_not_found(resource_type: str, name: str, resource_group: str) -> ApiError:
     """ARM's 404 for a missing resource, e.g. ("Microsoft.Storage/storageAccounts", "acct", "rg")."""
     return ApiError(
@@ -107,6 +111,27 @@ def arm_resource_not_found(resource_type: str, name: str, resource_group: str) -
         f"The Resource '{resource_type}/{name}' under resource group '{resource_group}' was not found. "
         "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
     )
+
+
+def arm_location_required() -> ApiError:
+    """ARM's 400 for a PUT of a tracked resource without `location`."""
+    return ApiError(400, "LocationRequired", "The location property is required for this definition.")
+
+
+def arm_location_conflict(name: str, existing: str, requested: str, resource_group: str) -> ApiError:
+    """ARM's 409 for a PUT that would move an existing resource to another location."""
+    return ApiError(
+        409,
+        "InvalidResourceLocation",
+        f"The resource '{name}' already exists in location '{existing}' in resource group '{resource_group}'. "
+        f"A resource with the same name cannot be created in location '{requested}'. "
+        "Please select a new resource name.",
+    )
+
+
+def service_message(text: str) -> str:
+    """A message as the Batch service ends its own: with the request's id and the time."""
+    return f"{text}\nRequestId:{ids.new_id()}\nTime:{clock.iso()}"
 
 
 # -- errors the core itself raises ------------------------------------------------------------

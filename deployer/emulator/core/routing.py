@@ -1,6 +1,7 @@
 """A small router: services register (method, path template, handler).
 
     router.add("GET", "/subscriptions/{sub}/resourcegroups/{rg}", get_group)
+    router.add_all({GROUP: {"PUT": put_group, "GET": get_group}, GROUPS: {"GET": list_groups}})
     router.add("PUT", "/blob/{account}/{container}", create_container,
                query={"restype": "container"}, api_version=False)
     router.add("GET", "/blob/{account}/{container}/{blob*}", get_blob, api_version=False)
@@ -109,6 +110,15 @@ class Router:
         self._routes.append(route)
         self._routes.sort(key=Route.specificity)
         return route
+
+    def add_all(self, table: Mapping[str, Mapping[str, Handler]], **options: Any) -> None:
+        """`add` every route of a table {template: {method: handler}}, e.g. a resource's verbs:
+
+        router.add_all({GROUP: {"PUT": put_group, "GET": get_group}, GROUPS: {"GET": list_groups}})
+        """
+        for template, handlers in table.items():
+            for method, handler in handlers.items():
+                self.add(method, template, handler, **options)
 
     def route(self, method: str, template: str, **options: Any) -> Callable[[Handler], Handler]:
         """Decorator form of `add`."""

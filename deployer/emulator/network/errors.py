@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core import ApiError, arm_resource_not_found
+from ..core import ApiError, arm_location_conflict, arm_resource_not_found
 
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
 
@@ -25,18 +25,7 @@ def invalid_name(name: str) -> ApiError:
     )
 
 
-def location_required() -> ApiError:
-    return ApiError(400, "LocationRequired", "The location property is required for this definition.")
-
-
-def location_conflict(name: str, existing: str, requested: str, rg: str) -> ApiError:
-    return ApiError(
-        409,
-        "InvalidResourceLocation",
-        f"The resource '{name}' already exists in location '{existing}' in resource group '{rg}'. "
-        f"A resource with the same name cannot be created in location '{requested}'. "
-        "Please select a new resource name.",
-    )
+location_conflict = arm_location_conflict  # ARM's own, as every provider answers it
 
 
 def invalid_request(message: str) -> ApiError:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Doc, Store, etag, ids
-from ..resources.models import normalize_location, require_group
+from ..resources.models import list_in_scope, require_group, require_in_group, required_location
 from . import errors
 
 KIND = "virtualNetwork"
@@ -53,17 +53,11 @@ def get_vnet(store: Store, sub: str, rg: str, name: str) -> Doc | None:
 
 
 def require_vnet(store: Store, sub: str, rg: str, name: str) -> Doc:
-    doc = get_vnet(store, sub, rg, name)
-    if doc is None:
-        require_group(store, sub, rg)
-        raise errors.vnet_not_found(name, rg)
-    return doc
+    return require_in_group(store, get_vnet(store, sub, rg, name), sub, rg, lambda: errors.vnet_not_found(name, rg))
 
 
 def list_vnets(store: Store, sub: str, rg: str | None = None) -> list[Doc]:
-    if rg is not None:
-        return store.list(KIND, parent=require_group(store, sub, rg).key)
-    return store.list(KIND, prefix=ids.key_of(ids.subscription_id(sub)) + "/")
+    return list_in_scope(store, KIND, sub, rg)
 
 
 def find_subnet(store: Store, subnet_id: str) -> tuple[Doc, dict[str, Any]] | None:
@@ -167,9 +161,7 @@ def create_or_update_vnet(
     group = require_group(store, sub, rg)
     if not isinstance(payload, dict):
         payload = {}
-    if not isinstance(payload.get("location"), str) or not payload["location"]:
-        raise errors.location_required()
-    location = normalize_location(payload["location"])
+    location = required_location(payload)
     props = payload.get("properties") or {}
     if not isinstance(props, dict):
         raise errors.invalid_request("Properties must be an object.")

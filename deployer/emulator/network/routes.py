@@ -21,16 +21,15 @@ SUBNET = SUBNETS + "/{subnet}"
 
 
 def register(router: Router) -> None:
-    router.add("GET", "/subscriptions/{sub}/providers/Microsoft.Network/virtualNetworks", list_vnets)
-    router.add("GET", VNETS, list_vnets)
-    router.add("PUT", VNET, put_vnet)
-    router.add("GET", VNET, get_vnet)
-    router.add("PATCH", VNET, patch_vnet)
-    router.add("DELETE", VNET, delete_vnet)
-    router.add("GET", SUBNETS, list_subnets)
-    router.add("PUT", SUBNET, put_subnet)
-    router.add("GET", SUBNET, get_subnet)
-    router.add("DELETE", SUBNET, delete_subnet)
+    router.add_all(
+        {
+            "/subscriptions/{sub}/providers/Microsoft.Network/virtualNetworks": {"GET": list_vnets},
+            VNETS: {"GET": list_vnets},
+            VNET: {"PUT": put_vnet, "GET": get_vnet, "PATCH": patch_vnet, "DELETE": delete_vnet},
+            SUBNETS: {"GET": list_subnets},
+            SUBNET: {"PUT": put_subnet, "GET": get_subnet, "DELETE": delete_subnet},
+        }
+    )
 
 
 def _started(req: Request, location: str, status: int, body: Any = None) -> Response:

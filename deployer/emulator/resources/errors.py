@@ -23,10 +23,6 @@ def invalid_name(name: str, bad: str) -> ApiError:
     return ApiError(400, "InvalidResourceGroup", message)
 
 
-def location_required() -> ApiError:
-    return ApiError(400, "LocationRequired", "The location property is required for this definition.")
-
-
 def location_conflict(requested: str, existing: str) -> ApiError:
     return ApiError(
         409,

@@ -1,8 +1,9 @@
 """Resource groups: state and rules.
 
 Other services use `require_group(store, sub, rg)` before creating anything in a group, key their
-documents by `ids.key_of(arm_id)` with `parent=group_doc.key` (or a deeper parent), and may add a
-hook run when a group is deleted, before every document under its key is removed:
+documents by `ids.key_of(arm_id)` with `parent=group_doc.key` (or a deeper parent), read them
+with `require_in_group` (the 404 ARM gives) and `list_in_scope` (a group or the subscription), and
+may add a hook run when a group is deleted, before every document under its key is removed:
 
     from deployer.emulator.resources.models import on_group_delete
 
@@ -16,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ..core import Doc, Store, ids
+from ..core import ApiError, Doc, Store, arm_location_required, ids
 from . import errors
 
 KIND = "resourceGroup"
@@ -55,9 +56,32 @@ def require_group(store: Store, sub: str, rg: str) -> Doc:
     return doc
 
 
+def require_in_group(store: Store, doc: Doc | None, sub: str, rg: str, not_found: Callable[[], ApiError]) -> Doc:
+    """`doc`, or 404 for it: ResourceGroupNotFound when the group itself is missing, else `not_found()`."""
+    if doc is None:
+        require_group(store, sub, rg)
+        raise not_found()
+    return doc
+
+
+def list_in_scope(store: Store, kind: str, sub: str, rg: str | None = None) -> list[Doc]:
+    """Documents of `kind` in a resource group (404 when it is missing), or in the whole subscription."""
+    if rg is not None:
+        return store.list(kind, parent=require_group(store, sub, rg).key)
+    return store.list(kind, prefix=subscription_key(sub) + "/")
+
+
 def normalize_location(location: str) -> str:
     """ARM writes locations back lower-cased without spaces ("West Europe" -> "westeurope")."""
     return location.replace(" ", "").lower()
+
+
+def required_location(payload: dict[str, Any]) -> str:
+    """The normalized `location` of a PUT body; 400 LocationRequired when it names none."""
+    location = payload.get("location")
+    if not isinstance(location, str) or not location:
+        raise arm_location_required()
+    return normalize_location(location)
 
 
 def validate_name(name: str) -> None:
@@ -89,9 +113,7 @@ def render(doc: Doc) -> dict[str, Any]:
 def create_or_update(store: Store, sub: str, rg: str, payload: Any) -> tuple[Doc, bool]:
     """PUT semantics: (document, created?)."""
     validate_name(rg)
-    if not isinstance(payload, dict) or not isinstance(payload.get("location"), str) or not payload["location"]:
-        raise errors.location_required()
-    location = normalize_location(payload["location"])
+    location = required_location(payload if isinstance(payload, dict) else {})
     tags = _tags(payload.get("tags"))
     with store.transaction():
         current = get_group(store, sub, rg)

@@ -10,15 +10,21 @@ GROUP = GROUPS + "/{rg}"
 
 
 def register(router: Router) -> None:
-    router.add("PUT", GROUP, put_group)
-    router.add("GET", GROUP, get_group)
-    router.add("HEAD", GROUP, head_group)
-    router.add("PATCH", GROUP, patch_group)
-    router.add("DELETE", GROUP, delete_group)
-    router.add("GET", GROUPS, list_groups)
-    router.add("GET", "/subscriptions/{sub}/providers", list_providers)
-    router.add("GET", "/subscriptions/{sub}/providers/{namespace}", get_provider)
-    router.add("POST", "/subscriptions/{sub}/providers/{namespace}/register", get_provider)
+    router.add_all(
+        {
+            GROUP: {
+                "PUT": put_group,
+                "GET": get_group,
+                "HEAD": head_group,
+                "PATCH": patch_group,
+                "DELETE": delete_group,
+            },
+            GROUPS: {"GET": list_groups},
+            "/subscriptions/{sub}/providers": {"GET": list_providers},
+            "/subscriptions/{sub}/providers/{namespace}": {"GET": get_provider},
+            "/subscriptions/{sub}/providers/{namespace}/register": {"POST": get_provider},
+        }
+    )
 
 
 def put_group(req: Request, sub: str, rg: str) -> Response:

@@ -7,7 +7,7 @@ shared by both surfaces (`storage.leases`).
 
 from __future__ import annotations
 
-from ..core import ApiError, arm_resource_not_found
+from ..core import ApiError, arm_location_conflict, arm_resource_not_found
 
 ACCOUNT_TYPE = "Microsoft.Storage/storageAccounts"
 
@@ -55,18 +55,7 @@ def parent_not_found(name: str) -> ApiError:
     )
 
 
-def location_required() -> ApiError:
-    return ApiError(400, "LocationRequired", "The location property is required for this definition.")
-
-
-def location_conflict(name: str, existing: str, requested: str, rg: str) -> ApiError:
-    return ApiError(
-        409,
-        "InvalidResourceLocation",
-        f"The resource '{name}' already exists in location '{existing}' in resource group '{rg}'. "
-        f"A resource with the same name cannot be created in location '{requested}'. "
-        "Please select a new resource name.",
-    )
+location_conflict = arm_location_conflict  # ARM's own, as every provider answers it
 
 
 def invalid_values(*params: str) -> ApiError:

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core import Doc, Store, clock, etag, ids
-from ..resources.models import normalize_location, require_group
+from ..resources.models import list_in_scope, require_group, require_in_group, required_location
 from . import errors, leases
 
 ACCOUNT_KIND = "storageAccount"
@@ -120,20 +120,14 @@ def get_account(store: Store, sub: str, rg: str, name: str) -> Doc | None:
 
 def require_account(store: Store, sub: str, rg: str, name: str) -> Doc:
     """The account, or 404 (ResourceGroupNotFound when the group itself is missing)."""
-    doc = get_account(store, sub, rg, name)
-    if doc is None:
-        require_group(store, sub, rg)
-        raise errors.account_not_found(name, rg)
-    return doc
+    return require_in_group(
+        store, get_account(store, sub, rg, name), sub, rg, lambda: errors.account_not_found(name, rg)
+    )
 
 
 def require_parent(store: Store, sub: str, rg: str, name: str) -> Doc:
     """The account a nested resource (container, share) lives in, or ARM's ParentResourceNotFound."""
-    doc = get_account(store, sub, rg, name)
-    if doc is None:
-        require_group(store, sub, rg)
-        raise errors.parent_not_found(name)
-    return doc
+    return require_in_group(store, get_account(store, sub, rg, name), sub, rg, lambda: errors.parent_not_found(name))
 
 
 def account_key(doc: Doc, key_name: str = "key1") -> str:
@@ -249,9 +243,7 @@ def create_or_update_account(store: Store, sub: str, rg: str, name: str, payload
     group = require_group(store, sub, rg)
     if not isinstance(payload, dict):
         payload = {}
-    if not isinstance(payload.get("location"), str) or not payload["location"]:
-        raise errors.location_required()
-    location = normalize_location(payload["location"])
+    location = required_location(payload)
     sku = _sku(payload.get("sku"))
     kind = payload.get("kind")
     if kind not in KINDS:
@@ -340,10 +332,7 @@ def delete_account(store: Store, sub: str, rg: str, name: str) -> bool:
 
 
 def list_accounts(store: Store, sub: str, rg: str | None = None) -> list[Doc]:
-    if rg is not None:
-        group = require_group(store, sub, rg)
-        return store.list(ACCOUNT_KIND, parent=group.key)
-    return store.list(ACCOUNT_KIND, prefix=ids.key_of(ids.subscription_id(sub)) + "/")
+    return list_in_scope(store, ACCOUNT_KIND, sub, rg)
 
 
 def render_account(doc: Doc, base_url: str) -> dict[str, Any]:

@@ -23,26 +23,26 @@ SHARE = SHARES + "/{share}"
 
 
 def register(router: Router) -> None:
-    router.add("POST", PROVIDER + "/checkNameAvailability", check_name)
-    router.add("GET", PROVIDER + "/storageAccounts", list_accounts)
-    router.add("GET", ACCOUNTS, list_accounts)
-    router.add("PUT", ACCOUNT, put_account)
-    router.add("GET", ACCOUNT, get_account)
-    router.add("PATCH", ACCOUNT, patch_account)
-    router.add("DELETE", ACCOUNT, delete_account)
-    router.add("POST", ACCOUNT + "/listKeys", list_keys)
-    router.add("POST", ACCOUNT + "/regenerateKey", regenerate_key)
-    router.add("GET", CONTAINERS, list_containers)
-    router.add("PUT", CONTAINER, put_container)
-    router.add("PATCH", CONTAINER, patch_container)
-    router.add("GET", CONTAINER, get_container)
-    router.add("DELETE", CONTAINER, delete_container)
-    router.add("POST", CONTAINER + "/lease", lease_container)
-    router.add("GET", SHARES, list_shares)
-    router.add("PUT", SHARE, put_share)
-    router.add("PATCH", SHARE, patch_share)
-    router.add("GET", SHARE, get_share)
-    router.add("DELETE", SHARE, delete_share)
+    router.add_all(
+        {
+            PROVIDER + "/checkNameAvailability": {"POST": check_name},
+            PROVIDER + "/storageAccounts": {"GET": list_accounts},
+            ACCOUNTS: {"GET": list_accounts},
+            ACCOUNT: {"PUT": put_account, "GET": get_account, "PATCH": patch_account, "DELETE": delete_account},
+            ACCOUNT + "/listKeys": {"POST": list_keys},
+            ACCOUNT + "/regenerateKey": {"POST": regenerate_key},
+            CONTAINERS: {"GET": list_containers},
+            CONTAINER: {
+                "PUT": put_container,
+                "PATCH": patch_container,
+                "GET": get_container,
+                "DELETE": delete_container,
+            },
+            CONTAINER + "/lease": {"POST": lease_container},
+            SHARES: {"GET": list_shares},
+            SHARE: {"PUT": put_share, "PATCH": patch_share, "GET": get_share, "DELETE": delete_share},
+        }
+    )
 
 
 def _body(req: Request) -> dict[str, Any]:
