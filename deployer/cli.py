@@ -54,6 +54,25 @@ TargetOption = Annotated[
 ]
 
 
+OnlyOption = Annotated[
+    list[str] | None,
+    typer.Option("--only", help="Limit the run to this resource address (repeatable), and what it needs.",
+                 show_default=False),
+]
+LockTimeoutOption = Annotated[
+    float,
+    typer.Option("--lock-timeout", help="Seconds to wait for another run of the stack to finish.", min=0),
+]
+AutoApproveOption = Annotated[
+    bool, typer.Option("--auto-approve", help="Do not ask for confirmation (needed when not on a terminal)."),
+]
+AllowDataLossOption = Annotated[
+    bool,
+    typer.Option("--allow-data-loss", help="Allow deleting or replacing storage accounts, file shares and "
+                 "blob containers (never resources with protect: true)."),
+]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"batch-deployer {__version__}")
@@ -107,12 +126,13 @@ def plan(
         bool,
         typer.Option("--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error."),
     ] = False,
+    only: OnlyOption = None,
 ) -> None:
     """Diff the stack against live state and show every change it would make."""
     from deployer.console import print_plan
     from deployer.plan.run import plan_stack_file, saved_plan_text
 
-    run = plan_stack_file(stack, target.value if target else None)
+    run = plan_stack_file(stack, target.value if target else None, only or None)
     print_plan(run.plan, output_format.value)
     if out is not None:
         try:
@@ -122,6 +142,172 @@ def plan(
 
             raise UsageError(f"cannot write the plan to {out}: {exc.strerror or exc}") from None
     raise typer.Exit(2 if detailed_exitcode and not run.plan.is_empty else 0)
+
+
+@app.command()
+def apply(
+    stack: Annotated[Path, typer.Argument(help="The stack file (YAML), or a plan saved with `deploy plan --out`.",
+                                          show_default=False)],
+    target: TargetOption = None,
+    auto_approve: AutoApproveOption = False,
+    parallelism: Annotated[int, typer.Option("--parallelism", help="Changes made at once.", min=1)] = 10,
+    wait_for_nodes: Annotated[
+        bool, typer.Option("--wait-for-nodes", help="Wait until new pools have allocated their nodes."),
+    ] = False,
+    allow_data_loss: AllowDataLossOption = False,
+    only: OnlyOption = None,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="text (progress lines or a live view), json (one JSON event per line)."),
+    ] = OutputFormat.text,
+    lock_timeout: LockTimeoutOption = 300.0,
+) -> None:
+    """Make the changes a plan shows (planning first, or from a saved plan)."""
+    from deployer.apply.engine import check_guards, is_saved_plan, load_saved_plan
+    from deployer.plan.run import plan_stack
+
+    fmt = output_format.value
+    override = target.value if target else None
+    if not stack.is_file():
+        from deployer.errors import UsageError
+
+        raise UsageError(f"{stack}: no such file")
+    if is_saved_plan(stack):
+        if only:
+            from deployer.errors import UsageError
+
+            raise UsageError("--only narrows a plan as it is made: plan again with --only instead")
+        loaded, clients = _saved_stack(stack, override)
+        with _locked(loaded, clients, lock_timeout, fmt):
+            saved = load_saved_plan(stack, override, clients)
+            _print_run_plan(saved.plan, fmt)
+            check_guards(saved.plan, saved.run.stack, allow_data_loss=allow_data_loss)
+            raise typer.Exit(_execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes))
+    loaded, clients = _stack_and_clients(stack, override)
+    with _locked(loaded, clients, lock_timeout, fmt):
+        run = plan_stack(loaded, clients, stack, override, only or None)
+        _print_run_plan(run.plan, fmt)
+        if run.plan.is_empty:
+            raise typer.Exit(0)
+        check_guards(run.plan, run.stack, allow_data_loss=allow_data_loss)
+        _approve(auto_approve, "Apply these changes?")
+        raise typer.Exit(_execute(run.plan, run, fmt, parallelism, wait_for_nodes))
+
+
+@app.command()
+def destroy(
+    stack: Annotated[Path, typer.Argument(help="The stack file (YAML).", show_default=False)],
+    target: TargetOption = None,
+    auto_approve: AutoApproveOption = False,
+    only: OnlyOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Delete accounts even when they hold resources the stack does not own."),
+    ] = False,
+    allow_data_loss: AllowDataLossOption = False,
+    parallelism: Annotated[int, typer.Option("--parallelism", help="Deletions made at once.", min=1)] = 10,
+    output_format: Annotated[
+        OutputFormat,
+        typer.Option("--format", help="text (progress lines or a live view), json (one JSON event per line)."),
+    ] = OutputFormat.text,
+    lock_timeout: LockTimeoutOption = 300.0,
+) -> None:
+    """Delete what the stack owns, and nothing else (jobs first, accounts and networks last)."""
+    from deployer.apply.engine import check_guards, destroy_plan
+
+    fmt = output_format.value
+    override = target.value if target else None
+    loaded, clients = _stack_and_clients(stack, override)
+    with _locked(loaded, clients, lock_timeout, fmt):
+        run = destroy_plan(loaded, clients, stack, override, only or None, force=force)
+        _print_run_plan(run.plan, fmt)
+        if run.plan.is_empty:
+            raise typer.Exit(0)
+        check_guards(run.plan, run.stack, allow_data_loss=allow_data_loss)
+        _approve(auto_approve, f"Destroy these resources of stack {loaded.name}?")
+        raise typer.Exit(_execute(run.plan, run, fmt, parallelism, False, verb="Destroy"))
+
+
+@app.command("force-unlock")
+def force_unlock_command(
+    stack: Annotated[Path, typer.Argument(help="The stack file (YAML).", show_default=False)],
+    target: TargetOption = None,
+) -> None:
+    """Break the stack's apply lock (when a run died holding it)."""
+    from deployer.apply.lock import force_unlock
+    from deployer.console import info
+
+    loaded, clients = _stack_and_clients(stack, target.value if target else None)
+    broken = force_unlock(loaded, clients)
+    info(f"lock of stack {loaded.name} broken (was held by {broken.describe()})" if broken
+         else f"stack {loaded.name} was not locked")
+
+
+def _stack_and_clients(path: Path, override: str | None):  # type: ignore[no-untyped-def]
+    from deployer.azure.target import clients_for
+    from deployer.stack.model import load_stack
+
+    loaded = load_stack(path)
+    return loaded, clients_for(loaded.target, loaded.base_dir, override)
+
+
+def _saved_stack(path: Path, override: str | None):  # type: ignore[no-untyped-def]
+    import json
+
+    from deployer.errors import UsageError
+
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        stack_file = Path(document["stackFile"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UsageError(f"{path} is not a saved plan (save one with `deploy plan --out`)") from None
+    if not stack_file.is_absolute() and not stack_file.exists():
+        stack_file = path.parent / stack_file
+    return _stack_and_clients(stack_file, override or (document.get("target") or {}).get("kind"))
+
+
+def _locked(stack, clients, timeout: float, fmt: str):  # type: ignore[no-untyped-def]
+    from deployer.apply.lock import stack_lock
+    from deployer.console import info
+
+    def waiting(holder) -> None:  # type: ignore[no-untyped-def]
+        info(f"waiting up to {timeout:.0f}s for the lock of stack {stack.name}, held by {holder.describe()}", fmt)
+
+    return stack_lock(stack, clients, timeout=timeout, on_wait=waiting)
+
+
+def _print_run_plan(plan, fmt: str) -> None:  # type: ignore[no-untyped-def]
+    from deployer.console import print_plan_event
+
+    print_plan_event(plan, fmt)
+
+
+def _approve(auto_approve: bool, question: str) -> None:
+    from deployer.console import confirm
+    from deployer.errors import UsageError
+
+    if auto_approve:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError("refusing to make changes without confirmation: not on a terminal; "
+                         "pass --auto-approve to apply unattended")
+    if not confirm(question):
+        from deployer.console import info
+
+        info("Cancelled: nothing was changed.")
+        raise typer.Exit(1)
+
+
+def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: str = "Apply") -> int:  # type: ignore[no-untyped-def]
+    from deployer.apply.executor import execute
+    from deployer.console import Progress
+    from deployer.resources.read import LiveState
+
+    progress = Progress(fmt)
+    with progress:
+        result = execute(plan, run.stack, run.clients, run.live or LiveState(), parallelism=parallelism,
+                         wait_for_nodes=wait_for_nodes, on_event=progress)
+    progress.summary(result, verb)
+    return 0 if result.ok else 1
 
 
 @app.command()

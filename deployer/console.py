@@ -100,3 +100,110 @@ def print_error(message: str) -> None:
 
 def write_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=False) + "\n")
+
+
+# --- apply and destroy ------------------------------------------------------------------------------
+
+
+def print_plan_event(plan: Plan, fmt: str) -> None:
+    """The plan apply (or destroy) is about to run: text like `deploy plan`, or one JSON event line."""
+    if fmt == "json":
+        write_event({"event": "plan", **plan.to_dict()})
+    else:
+        print_plan(plan, "text")
+
+
+def write_event(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def info(message: str, fmt: str = "text") -> None:
+    if fmt == "json":
+        write_event({"event": "info", "message": message})
+    else:
+        err().print(message, markup=False, highlight=False)
+
+
+def confirm(question: str) -> bool:
+    """Ask yes/no on the terminal; only `yes` (or `y`) goes ahead."""
+    err().print(f"{question} Only 'yes' will be accepted: ", end="", markup=False)
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("yes", "y")
+
+
+class Progress:
+    """Progress of an apply: plain timestamped lines (not a terminal), a live view (a terminal), or
+    one JSON event per line (`--format json`). Messages arrive already scrubbed of secrets."""
+
+    def __init__(self, fmt: str = "text", *, live: bool | None = None) -> None:
+        import threading
+
+        self.fmt = fmt
+        self.live_view = (sys.stdout.isatty() if live is None else live) and fmt != "json"
+        self._lock = threading.Lock()
+        self._rows: dict[str, list[str]] = {}
+        self._live: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.live_view:
+            from rich.live import Live
+
+            self._live = Live(self._table(), console=out(), refresh_per_second=8, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *args: Any) -> None:
+        if self._live is not None:
+            self._live.update(self._table())
+            self._live.__exit__(*args)
+            self._live = None
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(box=None, show_header=False, pad_edge=False)
+        styles = {"started": "cyan", "done": "green", "failed": "bold red", "skipped": "yellow"}
+        for address, (kind, action, elapsed, message) in self._rows.items():
+            state = {"started": "running…", "done": "done", "failed": "failed", "skipped": "not started"}[kind]
+            table.add_row(address, action, f"[{styles[kind]}]{state}[/]", elapsed, message)
+        return table
+
+    def __call__(self, event: Any) -> None:
+        import time as _time
+
+        with self._lock:
+            if self.fmt == "json":
+                write_event({"time": _time.strftime("%Y-%m-%dT%H:%M:%S"), **event.to_dict()})
+                return
+            if self._live is not None:
+                elapsed = f"{event.elapsed:.1f}s" if event.kind in ("done", "failed") else ""
+                self._rows[event.address] = [event.kind, event.action, elapsed, event.message]
+                self._live.update(self._table())
+                return
+            stamp = _time.strftime("%H:%M:%S")
+            text = {
+                "started": f"{event.address}: {event.action} started",
+                "done": f"{event.address}: {event.action} done in {event.elapsed:.1f}s",
+                "failed": f"{event.address}: {event.action} FAILED after {event.elapsed:.1f}s: {event.message}",
+                "skipped": f"{event.address}: {event.action} not started ({event.message})",
+            }[event.kind]
+            sys.stdout.write(f"{stamp} {text}\n")
+            sys.stdout.flush()
+
+    def summary(self, result: Any, verb: str = "Apply") -> None:
+        if self.fmt == "json":
+            write_event(result.to_dict())
+            return
+        lines = [f"{verb} {'complete' if result.ok else 'failed'}: {len(result.done)} done, "
+                 f"{len(result.failed)} failed, {len(result.not_started)} not started "
+                 f"({result.elapsed:.1f}s)."]
+        for address, message in result.failed.items():
+            lines.append(f"  failed: {address}: {message}")
+        for address in result.not_started:
+            lines.append(f"  not started: {address}")
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.flush()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,25 @@ class PlanRun:
     plan: Plan
     stack_sha256: str
     clients: Any
+    live: Any = None  # the LiveState the plan was made from
 
 
-def plan_stack_file(path: Path, target_override: str | None = None) -> PlanRun:
+def plan_stack_file(path: Path, target_override: str | None = None,
+                    only: Sequence[str] | None = None) -> PlanRun:
     from deployer.azure.target import clients_for
-    from deployer.resources.context import LiveContext
-    from deployer.resources.read import annotate_running_tasks, read_live
 
     stack = load_stack(path)
     clients = clients_for(stack.target, stack.base_dir, target_override)
+    return plan_stack(stack, clients, path, target_override, only)
+
+
+def plan_stack(stack: Stack, clients: Any, path: Path, target_override: str | None = None,
+               only: Sequence[str] | None = None) -> PlanRun:
+    """Plan a loaded stack through `clients`; `only` (addresses) narrows the plan to those
+    resources and what they need."""
+    from deployer.resources.context import LiveContext
+    from deployer.resources.read import annotate_running_tasks, read_live
+
     live = read_live(stack, clients)
     context = LiveContext(stack, live, clients)
     plan = make_plan(stack, live, context, target_override)
@@ -41,7 +52,45 @@ def plan_stack_file(path: Path, target_override: str | None = None) -> PlanRun:
         annotate_running_tasks(live, clients, [
             (accounts.get(Address(c.address.parts[:2]), c.address.parts[1]), c.name) for c in destructive])
         plan = make_plan(stack, live, context, target_override)
-    return PlanRun(stack, plan, file_sha256(path), clients)
+    if only:
+        plan = narrow(plan, stack, only)
+    return PlanRun(stack, plan, file_sha256(path), clients, live)
+
+
+def parse_only(stack: Stack, only: Sequence[str]) -> list[Address]:
+    """`--only` values as addresses; one that names nothing in the stack is a usage error."""
+    from deployer.errors import UsageError
+
+    out = []
+    for text in only:
+        address = Address.parse(text.strip())
+        if not any(address.contains(r.address) for r in stack.resources):
+            known = ", ".join(str(r.address) for r in stack.resources)
+            raise UsageError(f"--only {text}: no such resource in stack {stack.name} (it has: {known})")
+        out.append(address)
+    return out
+
+
+def needed(stack: Stack, selected: Sequence[Address]) -> set[Address]:
+    """The resources `selected` names (an address names itself and everything below it) and,
+    transitively, everything they depend on."""
+    wanted = {r.address for r in stack.resources if any(a.contains(r.address) for a in selected)}
+    frontier = list(wanted)
+    while frontier:
+        resource = stack.get(frontier.pop())
+        for dependency in resource.depends_on if resource is not None else ():
+            if dependency not in wanted:
+                wanted.add(dependency)
+                frontier.append(dependency)
+    return wanted
+
+
+def narrow(plan: Plan, stack: Stack, only: Sequence[str]) -> Plan:
+    selected = parse_only(stack, only)
+    keep = needed(stack, selected)
+    changes = tuple(c for c in plan.changes
+                    if c.address in keep or any(a.contains(c.address) for a in selected))
+    return replace(plan, changes=changes)
 
 
 def file_sha256(path: Path) -> str:

@@ -95,9 +95,13 @@ class LiveContext:
             result = self.clients.storage.storage_accounts.list_keys(self.stack.target.resource_group, name)
         except HttpResponseError:
             return None  # no permission to list keys: the comparison says so instead
-        keys = result["keys"] if isinstance(result, dict) else result.keys
+        from deployer.resources.read import rest
+
+        keys = rest(result).get("keys") or []
+        if not keys:
+            return None
         first = keys[0]
-        return first["value"] if isinstance(first, dict) else first.value
+        return str(first["value"]) if isinstance(first, dict) else str(first.value)
 
     def secret(self, reference: str) -> str | None:
         scheme, _, rest = reference.partition(":")

@@ -13,6 +13,7 @@ data-plane models are already mappings with REST names.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -119,7 +120,8 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
 
 def _read_storage(clients: Any, rg: str, live: LiveStorage) -> None:
     name = live.account["name"]
-    live.containers = _by_name(_list(f"containers of {name}", lambda: clients.storage.blob_containers.list(rg, name)))
+    containers = _by_name(_list(f"containers of {name}", lambda: clients.storage.blob_containers.list(rg, name)))
+    live.containers = {k: v for k, v in containers.items() if not is_service_container(k)}
     live.shares = _by_name(_list(f"file shares of {name}", lambda: clients.storage.file_shares.list(rg, name)))
 
 
@@ -146,6 +148,17 @@ def _read_batch(pool: ThreadPoolExecutor, clients: Any, rg: str, live: LiveAccou
 
         futures += [pool.submit(jobs), pool.submit(schedules)]
     return futures
+
+
+#: containers Azure Batch creates in an auto-storage account for application packages
+_PACKAGE_CONTAINER = re.compile(r"^app-.+-[0-9a-f]{40}$")
+#: the container the apply lock lives in (deployer.apply.lock.LOCK_CONTAINER)
+LOCK_CONTAINER = "deployer-locks"
+
+
+def is_service_container(name: str) -> bool:
+    """A container no stack declares: Batch's application packages, the deployer's lock."""
+    return name == LOCK_CONTAINER or bool(_PACKAGE_CONTAINER.match(name))
 
 
 def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,173 @@
+"""`deploy apply` on the local target, through the command line: every example stack applies, a
+second plan is empty (no phantom diffs), guards refuse what they should, secrets never show."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from deployer.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+STACKS = sorted(p.stem for p in (REPO / "stacks").glob("*.yaml"))
+CANARY = "canary-S3cret-0451"
+
+
+@pytest.fixture
+def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of stacks/ (with its apps), a fresh local emulator, fast resizes and tasks."""
+    target = tmp_path / "stacks"
+    shutil.copytree(REPO / "stacks", target)
+    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.2")
+    monkeypatch.setenv("DEPLOY_EMULATOR_TASK_SECONDS", "0.2")
+    monkeypatch.setenv("HPC_SMB_PASSWORD", CANARY)
+    return target
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_apply_then_plan_is_empty(stacks: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(stacks / f"{name}.yaml")
+    code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
+    assert code == 0, out + err
+    assert "Apply complete" in out and "0 failed" in out
+    code, out, err = run(capsys, "plan", path, "--target", "local", "--detailed-exitcode")
+    assert code == 0, out + err
+    assert "No changes" in out
+    # applying again does nothing
+    code, out, _ = run(capsys, "apply", path, "--target", "local", "--auto-approve")
+    assert code == 0 and "No changes" in out
+
+
+def test_secrets_never_appear(stacks: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = str(stacks / "hpc.yaml")
+    saved = tmp_path / "plan.json"
+    texts = []
+    code, out, err = run(capsys, "plan", path, "--target", "local", "--out", str(saved), "--format", "json")
+    assert code == 0
+    texts += [out, err, saved.read_text()]
+    code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve", "--format", "json")
+    assert code == 0, out + err
+    texts += [out, err]
+    events = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert events[0]["event"] == "plan" and events[-1]["event"] == "summary" and events[-1]["ok"]
+    assert {e["event"] for e in events} >= {"started", "done"}
+    # rotate the secret: the plan sees it (by fingerprint), apply rewrites it, nothing shows it
+    code, out, err = run(capsys, "plan", path, "--target", "local", "--detailed-exitcode")
+    assert code == 0, out
+    for text in texts:
+        assert CANARY not in text
+
+
+def test_not_on_a_terminal_without_auto_approve_is_refused(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "apply", str(stacks / "quickstart.yaml"), "--target", "local")
+    assert code == 1
+    assert "--auto-approve" in err and "not on a terminal" in err
+    code, out, _ = run(capsys, "plan", str(stacks / "quickstart.yaml"), "--target", "local", "--detailed-exitcode")
+    assert code == 2  # nothing was applied
+
+
+def test_saved_plan_applies_and_stale_plans_are_refused(stacks: Path, capsys: pytest.CaptureFixture[str],
+                                                        tmp_path: Path) -> None:
+    path = stacks / "quickstart.yaml"
+    saved = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(path), "--target", "local", "--out", str(saved))[0] == 0
+    code, out, err = run(capsys, "apply", str(saved))  # no prompt for a saved plan
+    assert code == 0, out + err
+    assert run(capsys, "plan", str(path), "--target", "local", "--detailed-exitcode")[0] == 0
+
+    # a change planned, then live state moves on: the saved plan is stale
+    path.write_text(path.read_text().replace("taskSlotsPerNode: 2", "taskSlotsPerNode: 2\n        metadata: {a: b}"))
+    assert run(capsys, "plan", str(path), "--target", "local", "--out", str(saved))[0] == 0
+    from deployer.azure import Clients
+
+    clients = Clients.for_emulator_embedded(Path(str(tmp_path / "state")))
+    clients.batch_mgmt.pool.update("rg-quickstart", "baquickstart01", "small",
+                                   {"properties": {"startTask": {"commandLine": "echo moved"}}})
+    code, out, err = run(capsys, "apply", str(saved))
+    assert code == 1 and "stale plan" in err
+
+    # the stack file changed since the plan was made
+    assert run(capsys, "plan", str(path), "--target", "local", "--out", str(saved))[0] == 0
+    path.write_text(path.read_text() + "\n# edited\n")
+    code, out, err = run(capsys, "apply", str(saved))
+    assert code == 1 and "stale plan" in err and "changed" in err
+
+
+def test_data_loss_guard_and_protect(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = stacks / "quickstart.yaml"
+    assert run(capsys, "apply", str(path), "--target", "local", "--auto-approve")[0] == 0
+    path.write_text(path.read_text().replace("containers: [input, output]", "containers: [input]"))
+    code, out, err = run(capsys, "apply", str(path), "--target", "local", "--auto-approve")
+    assert code == 1 and "--allow-data-loss" in err and "storageAccounts.data.containers.output" in err
+    code, out, err = run(capsys, "apply", str(path), "--target", "local", "--auto-approve", "--allow-data-loss")
+    assert code == 0, out + err
+
+    text = path.read_text().replace("    allowBlobPublicAccess: false\n",
+                                    "    allowBlobPublicAccess: false\n    protect: true\n")
+    path.write_text(text)
+    code, out, err = run(capsys, "destroy", str(path), "--target", "local", "--auto-approve", "--allow-data-loss")
+    assert code == 1 and "protect" in err and "storageAccounts.data" in err
+    code, out, _ = run(capsys, "plan", str(path), "--target", "local", "--detailed-exitcode")
+    assert code == 0  # nothing was deleted
+
+
+def test_only_limits_the_apply(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(stacks / "quickstart.yaml")
+    code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve",
+                         "--only", "batchAccounts.main.pools.small")
+    assert code == 0, out + err
+    assert "batchAccounts.main.jobs.hello" not in out and "containers.output" not in out
+    code, out, _ = run(capsys, "plan", path, "--target", "local", "--format", "json")
+    remaining = {c["address"] for c in json.loads(out)["changes"] if c["action"] != "no-op"}
+    assert remaining == {"batchAccounts.main.jobs.hello", "storageAccounts.data.containers.input",
+                         "storageAccounts.data.containers.output"}
+    code, _, err = run(capsys, "apply", path, "--target", "local", "--auto-approve", "--only", "nothing.here")
+    assert code == 1 and "no such resource" in err
+
+
+def test_a_failure_stops_its_branch_only(stacks: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from deployer.apply.writers import Writers
+    from deployer.errors import ApplyError
+
+    def refuse(self: Writers, resource: object) -> None:
+        raise ApplyError("PermanentFailure: the pool was refused")
+
+    monkeypatch.setattr(Writers, "create_pool", refuse)
+    path = str(stacks / "quickstart.yaml")
+    code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
+    assert code == 1
+    assert re.search(r"Apply failed: 4 done, 1 failed, 1 not started", out), out
+    assert "failed: batchAccounts.main.pools.small: PermanentFailure" in out
+    assert "not started: batchAccounts.main.jobs.hello" in out
+    monkeypatch.undo()
+    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(stacks.parent / "state"))
+    code, out, _ = run(capsys, "plan", path, "--target", "local", "--format", "json")
+    remaining = {c["address"] for c in json.loads(out)["changes"] if c["action"] != "no-op"}
+    assert remaining == {"batchAccounts.main.pools.small", "batchAccounts.main.jobs.hello"}
+
+
+def test_a_changed_pool_updates_in_place(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = stacks / "hpc.yaml"
+    assert run(capsys, "apply", str(path), "--target", "local", "--auto-approve")[0] == 0
+    text = path.read_text()
+    start = text.index("        startTask:")
+    end = text.index("        metadata: {team: simulation}")
+    path.write_text(text[:start] + "        metadata: {team: simulation, tier: gold}\n"
+                    + text[text.index("\n", end) + 1:])
+    code, out, err = run(capsys, "apply", str(path), "--target", "local", "--auto-approve")
+    assert code == 0, out + err
+    assert "batchAccounts.hpc.pools.mpi: update done" in out
+    code, out, err = run(capsys, "plan", str(path), "--target", "local", "--detailed-exitcode")
+    assert code == 0, out
