@@ -47,6 +47,11 @@ class TargetKind(str, Enum):
     azure = "azure"
 
 
+ParallelismOption = Annotated[int, typer.Option("--parallelism", help="Changes made at once.", min=1)]
+RunFormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="text (progress lines or a live view), json (one JSON event per line)."),
+]
 TargetOption = Annotated[
     TargetKind | None,
     typer.Option("--target", help="Where to deploy, overriding the stack's target.kind (local runs the "
@@ -150,16 +155,13 @@ def apply(
                                           show_default=False)],
     target: TargetOption = None,
     auto_approve: AutoApproveOption = False,
-    parallelism: Annotated[int, typer.Option("--parallelism", help="Changes made at once.", min=1)] = 10,
+    parallelism: ParallelismOption = 10,
     wait_for_nodes: Annotated[
         bool, typer.Option("--wait-for-nodes", help="Wait until new pools have allocated their nodes."),
     ] = False,
     allow_data_loss: AllowDataLossOption = False,
     only: OnlyOption = None,
-    output_format: Annotated[
-        OutputFormat,
-        typer.Option("--format", help="text (progress lines or a live view), json (one JSON event per line)."),
-    ] = OutputFormat.text,
+    output_format: RunFormatOption = OutputFormat.text,
     lock_timeout: LockTimeoutOption = 300.0,
 ) -> None:
     """Make the changes a plan shows (planning first, or from a saved plan)."""
@@ -204,11 +206,8 @@ def destroy(
         bool, typer.Option("--force", help="Delete accounts even when they hold resources the stack does not own."),
     ] = False,
     allow_data_loss: AllowDataLossOption = False,
-    parallelism: Annotated[int, typer.Option("--parallelism", help="Deletions made at once.", min=1)] = 10,
-    output_format: Annotated[
-        OutputFormat,
-        typer.Option("--format", help="text (progress lines or a live view), json (one JSON event per line)."),
-    ] = OutputFormat.text,
+    parallelism: ParallelismOption = 10,
+    output_format: RunFormatOption = OutputFormat.text,
     lock_timeout: LockTimeoutOption = 300.0,
 ) -> None:
     """Delete what the stack owns, and nothing else (jobs first, accounts and networks last)."""
