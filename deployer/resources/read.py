@@ -134,6 +134,8 @@ def _read_batch(pool: ThreadPoolExecutor, clients: Any, rg: str, live: LiveAccou
 
     def applications() -> None:
         live.applications = _by_name(_list(f"applications of {name}", lambda: mgmt.application.list(rg, name)))
+        for app_name, app in live.applications.items():  # one list per application: its active versions
+            app.setdefault("_deployer", {})["versions"] = _active_versions(mgmt, rg, name, app_name)
 
     endpoint = (live.account.get("properties") or {}).get("accountEndpoint")
     futures = [pool.submit(pools), pool.submit(applications)]
@@ -216,3 +218,10 @@ def annotate_running_tasks(live: LiveState, clients: Any, pools: Iterable[tuple[
 def _running_tasks(data: Any, job_id: str) -> int:
     counts = _call(f"task counts of job {job_id}", lambda: data.get_job_task_counts(job_id))
     return int(rest(counts).get("taskCounts", {}).get("running", 0))
+
+
+def _active_versions(mgmt: Any, rg: str, account: str, application: str) -> list[str]:
+    packages = _list(f"versions of application {application}",
+                     lambda: mgmt.application_package.list(rg, account, application))
+    return [str(p.get("name")) for p in packages
+            if str((p.get("properties") or {}).get("state", "")).lower() == "active"]

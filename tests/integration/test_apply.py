@@ -171,3 +171,27 @@ def test_a_changed_pool_updates_in_place(stacks: Path, capsys: pytest.CaptureFix
     assert "batchAccounts.hpc.pools.mpi: update done" in out
     code, out, err = run(capsys, "plan", str(path), "--target", "local", "--detailed-exitcode")
     assert code == 0, out
+
+
+def test_a_missing_application_version_plans_an_update(stacks: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The reader lists each application's active versions: one removed outside the tool shows up."""
+    import os
+
+    from deployer.azure import Clients
+
+    path = str(stacks / "media-transcode.yaml")
+    code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
+    assert code == 0, out + err
+    clients = Clients.for_emulator_embedded(Path(os.environ["DEPLOY_LOCAL_DIR"]))
+    clients.batch_mgmt.application_package.delete("rg-media-dev", "bamediatranscodedev", "ffmpeg", "6.1")
+    code, out, err = run(capsys, "plan", path, "--target", "local", "--format", "json", "--detailed-exitcode")
+    assert code == 2, out + err
+    (change,) = [c for c in json.loads(out)["changes"] if c["action"] != "no-op"]
+    assert change["address"] == "batchAccounts.media.applications.ffmpeg"
+    fields = {f["path"]: (f["before"], f["after"]) for f in change["fields"]}
+    assert fields["versions"] == (None, ["6.1"])  # Azure also drops the default version that pointed at it
+    assert set(fields) <= {"versions", "defaultVersion"}
+    code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
+    assert code == 0, out + err
+    code, out, err = run(capsys, "plan", path, "--target", "local", "--detailed-exitcode")
+    assert code == 0, out + err
