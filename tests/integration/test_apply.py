@@ -138,21 +138,14 @@ def test_only_limits_the_apply(stacks: Path, capsys: pytest.CaptureFixture[str])
 
 def test_a_failure_stops_its_branch_only(stacks: Path, capsys: pytest.CaptureFixture[str],
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    from deployer.apply.writers import Writers
-    from deployer.errors import ApplyError
-
-    def refuse(self: Writers, resource: object) -> None:
-        raise ApplyError("PermanentFailure: the pool was refused")
-
-    monkeypatch.setattr(Writers, "create_pool", refuse)
+    # A permanent refusal by the service itself: an account whose pool quota is 0.
+    monkeypatch.setenv("DEPLOY_EMULATOR_BATCH_QUOTAS", "poolQuota=0")
     path = str(stacks / "quickstart.yaml")
     code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
     assert code == 1
     assert re.search(r"Apply failed: 4 done, 1 failed, 1 not started", out), out
-    assert "failed: batchAccounts.main.pools.small: PermanentFailure" in out
+    assert re.search(r"failed: batchAccounts.main.pools.small: .*PoolQuotaReached", out), out
     assert "not started: batchAccounts.main.jobs.hello" in out
-    monkeypatch.undo()
-    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(stacks.parent / "state"))
     code, out, _ = run(capsys, "plan", path, "--target", "local", "--format", "json")
     remaining = {c["address"] for c in json.loads(out)["changes"] if c["action"] != "no-op"}
     assert remaining == {"batchAccounts.main.pools.small", "batchAccounts.main.jobs.hello"}
