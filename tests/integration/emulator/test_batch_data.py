@@ -8,7 +8,6 @@ Pools_GetPool_Basic.json, Tasks_GetTask.json).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -443,13 +442,10 @@ def test_active_job_and_schedule_quota(emulator: Any, monkeypatch: pytest.Monkey
 def test_thousand_tasks_create_list_and_count(batch: Batch) -> None:
     d = batch.data
     d.create_job(new_job("big"))
-    started = time.perf_counter()
     result = d.create_tasks("big", tasks(1000), max_concurrency=4)  # 10 chunks of 100, 4 threads
-    created_in = time.perf_counter() - started
     assert len(result.result_values) == 1000 and all(r.status == "success" for r in result.result_values)
     collections = batch.requests("POST", "/jobs/big/addtaskcollection")
     assert len(collections) == 10 and all(r["status"] == 200 for r in collections)
-    assert created_in < (5 if batch.emulator.mode == "embedded" else 10)
 
     batch.emulator.clear_requests()
     listed = list(d.list_tasks("big"))
