@@ -337,6 +337,11 @@ def main(argv: list[str] | None = None) -> int:
     from deployer.errors import DeployerError, StackError
 
     click = _click_exceptions()
+    if not os.environ.get("DEPLOY_DEBUG"):
+        import logging
+
+        # The SDKs log each failed credential and retry at WARNING; our own messages say what failed.
+        logging.getLogger("azure").setLevel(logging.ERROR)
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="deploy", standalone_mode=False)

@@ -178,10 +178,14 @@ def _list(what: str, call: Callable[[], Iterable[Any]]) -> list[dict[str, Any]]:
 
 def _call(what: str, call: Callable[[], Any]) -> Any:
     from azure.core.exceptions import AzureError as SdkError
-    from azure.core.exceptions import HttpResponseError
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
     try:
         return call()
+    except ClientAuthenticationError as exc:
+        raise AzureError(
+            f"reading {what} failed: could not sign in to Azure ({_first_line(str(exc))}); run `az login`, "
+            "or configure workload identity or a managed identity (DefaultAzureCredential)") from None
     except HttpResponseError as exc:
         code = getattr(getattr(exc, "error", None), "code", None) or exc.status_code
         raise AzureError(f"reading {what} failed: {code}: {_first_line(exc.message)}") from None
