@@ -257,6 +257,36 @@ class Clients:
 
         return build() if credential is not None else self._shared(("blob", url), build)
 
+    def secrets(self, vault: str) -> Any:
+        """A SecretClient (azure-keyvault-secrets) for the Key Vault named `vault`, cached per vault.
+
+        Azure: `https://{vault}.vault.azure.net` (vault.azure.cn, vault.usgovcloudapi.net in the
+        sovereign clouds). Emulator targets: the path-style `{arm_endpoint}/keyvault/{vault}`, on the
+        same transport / certificate options, with the challenge's resource check off (the emulator
+        answers Key Vault's challenge with `resource="https://vault.azure.net"`, not its own host).
+        """
+        suffixes = {
+            "AzureCloud": "vault.azure.net",
+            "AzureChinaCloud": "vault.azure.cn",
+            "AzureUSGovernment": "vault.usgovcloudapi.net",
+        }
+        if self.target == "azure":
+            suffix = suffixes.get(self.cloud.name if self.cloud else "AzureCloud", suffixes["AzureCloud"])
+            url = f"https://{vault}.{suffix}"
+        else:
+            url = f"{str(self.arm_endpoint).rstrip('/')}/keyvault/{vault}"
+
+        def build() -> Any:
+            from azure.keyvault.secrets import SecretClient
+
+            kwargs = dict(self._options)
+            kwargs.pop("polling_interval", None)
+            if self.target != "azure":
+                kwargs["verify_challenge_resource"] = False
+            return SecretClient(url, self.credential, **kwargs)
+
+        return self._shared(("secrets", url.lower()), build)
+
     def close(self) -> None:
         with self._lock:
             clients, self._cache = list(self._cache.values()), {}

@@ -114,4 +114,33 @@ class LiveContext:
             except OSError:
                 return None
             return text[:-1] if text.endswith("\n") else text  # one trailing newline, as editors add
-        return None  # keyvault: resolved by the secrets issue
+        if scheme == "keyvault":
+            # `keyvault:VAULT/NAME`: read once per reference through Clients.secrets(VAULT), cached with
+            # the storage keys (under a `secret:` key no account name can take). Errors name the
+            # reference, never a value.
+            from deployer.errors import AzureError
+
+            vault, _, name = rest.partition("/")
+            if not vault or not name or "/" in name:
+                raise AzureError(f"secret reference {reference!r}: expected keyvault:VAULT/NAME")
+            cache_key = "secret:" + reference
+            with self._lock:
+                if cache_key in self._keys:
+                    return self._keys[cache_key]
+                from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
+
+                where = f"secret reference {reference!r}: Key Vault {vault!r}"
+                try:
+                    value = self.clients.secrets(vault).get_secret(name).value
+                except ResourceNotFoundError:
+                    raise AzureError(f"{where} has no secret {name!r} (SecretNotFound)") from None
+                except HttpResponseError as exc:
+                    code = (exc.error.code if exc.error is not None else None) or exc.reason or "error"
+                    raise AzureError(f"{where} refused to read secret {name!r}: {exc.status_code} {code}") from None
+                except ServiceRequestError:
+                    raise AzureError(f"{where} could not be reached (does the vault exist?)") from None
+                if value is None:
+                    raise AzureError(f"{where} returned no value for secret {name!r}")
+                self._keys[cache_key] = str(value)
+                return self._keys[cache_key]
+        return None
