@@ -76,6 +76,25 @@ AllowDataLossOption = Annotated[
     typer.Option("--allow-data-loss", help="Allow deleting or replacing storage accounts, file shares and "
                  "blob containers (never resources with protect: true)."),
 ]
+VarFileOption = Annotated[
+    list[Path] | None,
+    typer.Option("--var-file", help="YAML mapping of template variables (repeatable): overrides the stack's "
+                 "vars:, later files win.", show_default=False),
+]
+VarOption = Annotated[
+    list[str] | None,
+    typer.Option("--var", help="Template variable NAME=VALUE (repeatable): overrides the stack's vars: and "
+                 "--var-file, the last one wins.", show_default=False),
+]
+
+
+def _variables(var_files: list[Path] | None, assignments: list[str] | None) -> dict[str, object] | None:
+    """--var-file and --var merged (later wins), or None when neither was given."""
+    if not var_files and not assignments:
+        return None
+    from deployer.stack.template import load_variables
+
+    return load_variables(var_files or (), assignments or ())
 
 
 def _version(value: bool) -> None:
@@ -104,12 +123,15 @@ def validate(
         OutputFormat,
         typer.Option("--format", help="text: FILE:LINE:COL diagnostics on stderr; json: one document on stdout."),
     ] = OutputFormat.text,
+    var_file: VarFileOption = None,
+    var: VarOption = None,
 ) -> None:
     """Check stacks against the schema and Azure's rules. No credentials, no network."""
     from deployer.console import print_validation
     from deployer.stack.validate import validate_file
 
-    results = [validate_file(path) for path in stacks]
+    variables = _variables(var_file, var)
+    results = [validate_file(path, variables=variables) for path in stacks]
     print_validation(results, output_format.value)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
 
@@ -132,12 +154,16 @@ def plan(
         typer.Option("--detailed-exitcode", help="Exit 0 with no changes, 2 with changes, 1 on error."),
     ] = False,
     only: OnlyOption = None,
+    var_file: VarFileOption = None,
+    var: VarOption = None,
 ) -> None:
     """Diff the stack against live state and show every change it would make."""
     from deployer.console import print_plan
-    from deployer.plan.run import plan_stack_file, saved_plan_text
+    from deployer.plan.run import plan_stack, saved_plan_text
 
-    run = plan_stack_file(stack, target.value if target else None, only or None)
+    override = target.value if target else None
+    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
+    run = plan_stack(loaded, clients, stack, override, only or None)
     print_plan(run.plan, output_format.value)
     if out is not None:
         try:
@@ -163,6 +189,8 @@ def apply(
     only: OnlyOption = None,
     output_format: RunFormatOption = OutputFormat.text,
     lock_timeout: LockTimeoutOption = 300.0,
+    var_file: VarFileOption = None,
+    var: VarOption = None,
 ) -> None:
     """Make the changes a plan shows (planning first, or from a saved plan)."""
     from deployer.apply.engine import check_guards, is_saved_plan, load_saved_plan
@@ -185,7 +213,7 @@ def apply(
             _print_run_plan(saved.plan, fmt)
             check_guards(saved.plan, saved.run.stack, allow_data_loss=allow_data_loss)
             raise typer.Exit(_execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes))
-    loaded, clients = _stack_and_clients(stack, override)
+    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
     with _locked(loaded, clients, lock_timeout, fmt):
         run = plan_stack(loaded, clients, stack, override, only or None)
         _print_run_plan(run.plan, fmt)
@@ -209,13 +237,15 @@ def destroy(
     parallelism: ParallelismOption = 10,
     output_format: RunFormatOption = OutputFormat.text,
     lock_timeout: LockTimeoutOption = 300.0,
+    var_file: VarFileOption = None,
+    var: VarOption = None,
 ) -> None:
     """Delete what the stack owns, and nothing else (jobs first, accounts and networks last)."""
     from deployer.apply.engine import check_guards, destroy_plan
 
     fmt = output_format.value
     override = target.value if target else None
-    loaded, clients = _stack_and_clients(stack, override)
+    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
     with _locked(loaded, clients, lock_timeout, fmt):
         run = destroy_plan(loaded, clients, stack, override, only or None, force=force)
         _print_run_plan(run.plan, fmt)
@@ -241,11 +271,12 @@ def force_unlock_command(
          else f"stack {loaded.name} was not locked")
 
 
-def _stack_and_clients(path: Path, override: str | None):  # type: ignore[no-untyped-def]
+def _stack_and_clients(path: Path, override: str | None,  # type: ignore[no-untyped-def]
+                       variables: dict[str, object] | None = None):
     from deployer.azure.target import clients_for
     from deployer.stack.model import load_stack
 
-    loaded = load_stack(path)
+    loaded = load_stack(path, variables=variables)
     return loaded, clients_for(loaded.target, loaded.base_dir, override)
 
 
@@ -307,6 +338,21 @@ def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: 
                          wait_for_nodes=wait_for_nodes, on_event=progress)
     progress.summary(result, verb)
     return 0 if result.ok else 1
+
+
+@app.command()
+def render(
+    stack: Annotated[Path, typer.Argument(help="The stack file (YAML, a Jinja2 template).", show_default=False)],
+    var_file: VarFileOption = None,
+    var: VarOption = None,
+) -> None:
+    """Print the stack as rendered from its template (secret references stay references)."""
+    from deployer.stack.loader import read_stack_text
+    from deployer.stack.template import render_stack_text
+
+    variables = _variables(var_file, var)
+    rendered = render_stack_text(read_stack_text(stack, str(stack)), str(stack), stack.parent, variables)
+    sys.stdout.write(rendered.text)
 
 
 @app.command()

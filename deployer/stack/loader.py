@@ -14,6 +14,7 @@ ourselves instead of using a constructor, because that lets us:
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,9 @@ class LoadedDocument:
     data: Any
     source: SourceMap
     text: str
+    # Set when the file was a Jinja2 template: positions in `source` and `text` are lines of the
+    # rendered text, and this maps them back to the stack's (or an included template's) lines.
+    line_map: Any = None  # deployer.stack.template.LineMap | None
 
     def position_inside(self, path: PathKey, line: int, column: int) -> Position:
         """Map a 1-based (line, column) inside a string value to its place in the file.
@@ -155,9 +159,28 @@ def read_stack_text(path: Path, display: str | None = None) -> str:
         ) from None
 
 
-def load_stack_file(path: Path, display: str | None = None) -> LoadedDocument:
+def load_stack_file(path: Path, display: str | None = None,
+                    variables: Mapping[str, Any] | None = None) -> LoadedDocument:
+    """Read, render (when the file is a Jinja2 template) and parse a stack file.
+
+    `variables` override the stack's own `vars:` (see deployer.stack.template). Diagnostics
+    raised here point at the user's file and line, also when they come from rendered text.
+    """
     name = display or str(path)
-    return load_yaml_text(read_stack_text(path, name), name)
+    text = read_stack_text(path, name)
+    if not any(token in text for token in ("{{", "{%", "{#")):  # fast path: not a template
+        return load_yaml_text(text, name)
+    from deployer.stack.template import render_stack_text
+
+    rendered = render_stack_text(text, name, path.parent, variables)
+    if rendered.line_map is None:
+        return load_yaml_text(rendered.text, name)
+    try:
+        doc = load_yaml_text(rendered.text, name)
+    except StackError as exc:
+        raise StackError(rendered.line_map.remap_all(exc.diagnostics)) from None
+    doc.line_map = rendered.line_map
+    return doc
 
 
 def load_yaml_text(text: str, file: str) -> LoadedDocument:

@@ -7,7 +7,7 @@ logical and become dependencies, so the order of apply can be derived from the m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -86,9 +86,11 @@ class Stack:
         return (r for r in self.resources if r.kind == kind)
 
 
-def load_stack(path: Path, display: str | None = None) -> Stack:
-    """Validate a stack file and build its model; raise StackError with every diagnostic."""
-    result = validate_file(path, display)
+def load_stack(path: Path, display: str | None = None,
+               variables: Mapping[str, Any] | None = None) -> Stack:
+    """Validate a stack file and build its model; raise StackError with every diagnostic.
+    `variables` (from --var-file/--var) render a templated stack (deployer.stack.template)."""
+    result = validate_file(path, display, variables)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.document is None:
         raise StackError(errors or [Diagnostic(result.file, 0, 0, "the stack could not be read")])

@@ -7,10 +7,11 @@ to tolerate a document the schema rejected. Nothing here touches the network or 
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from deployer.errors import Diagnostic, StackError
 from deployer.stack.checks import run_checks
@@ -29,14 +30,20 @@ class ValidationResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def validate_file(path: Path, display: str | None = None) -> ValidationResult:
+def validate_file(path: Path, display: str | None = None,
+                  variables: Mapping[str, Any] | None = None) -> ValidationResult:
+    """Validate a stack file; `variables` (from --var-file/--var) are used to render a templated
+    stack, and diagnostics in rendered text point back at the template's file and line."""
     name = display or str(path)
     with _gc_paused():
         try:
-            doc = load_stack_file(path, name)
+            doc = load_stack_file(path, name, variables)
         except StackError as exc:
             return ValidationResult(name, list(exc.diagnostics))
-        return validate_document(doc, path.parent)
+        result = validate_document(doc, path.parent)
+        if doc.line_map is not None:
+            result.diagnostics = sorted(doc.line_map.remap_all(result.diagnostics))
+        return result
 
 
 @contextmanager
