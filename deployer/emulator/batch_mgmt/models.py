@@ -848,27 +848,11 @@ def _plan_resize(
     allowed_d = min(ded, max(0, (quotas["dedicatedCoreQuota"] - used_d) // cores))
     allowed_l = min(low, max(0, (quotas["lowPriorityCoreQuota"] - used_l) // cores))
     if allowed_d < ded:
-        errs.append(
-            {
-                "code": "AccountCoreQuotaReached",
-                "message": "The specified account has reached VM core quota",
-                "details": [
-                    {"code": "DedicatedCoreQuota", "message": str(quotas["dedicatedCoreQuota"])},
-                    {"code": "RequestedCores", "message": str(used_d + ded * cores)},
-                ],
-            }
-        )
+        errs.append(_core_quota_error("AccountCoreQuotaReached", "VM core quota", "DedicatedCoreQuota",
+                                      quotas["dedicatedCoreQuota"], used_d + ded * cores))
     if allowed_l < low:
-        errs.append(
-            {
-                "code": "AccountLowPriorityCoreQuotaReached",
-                "message": "The specified account has reached VM low priority core quota",
-                "details": [
-                    {"code": "LowPriorityCoreQuota", "message": str(quotas["lowPriorityCoreQuota"])},
-                    {"code": "RequestedCores", "message": str(used_l + low * cores)},
-                ],
-            }
-        )
+        errs.append(_core_quota_error("AccountLowPriorityCoreQuotaReached", "VM low priority core quota",
+                                      "LowPriorityCoreQuota", quotas["lowPriorityCoreQuota"], used_l + low * cores))
     record = {
         "start": now,
         "done": now + resize_seconds(),
@@ -1449,3 +1433,12 @@ def render_package(doc: Doc, storage_url: str | None) -> dict[str, Any]:
     if b.get("lastActivationTime") is not None:
         props["lastActivationTime"] = clock.iso(b["lastActivationTime"])
     return {"id": b["id"], "name": b["name"], "type": PACKAGE_TYPE, "etag": etags.weak(doc.etag), "properties": props}
+
+
+def _core_quota_error(code: str, what: str, quota_code: str, quota: int, requested: int) -> dict[str, Any]:
+    """A resize error as Azure reports a core quota overrun (the resize stops at what fits)."""
+    return {
+        "code": code,
+        "message": f"The specified account has reached {what}",
+        "details": [{"code": quota_code, "message": str(quota)}, {"code": "RequestedCores", "message": str(requested)}],
+    }
