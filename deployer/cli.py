@@ -163,7 +163,7 @@ def plan(
 
     override = target.value if target else None
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
-    run = plan_stack(loaded, clients, stack, override, only or None)
+    run = plan_stack(loaded, clients, override, only or None)
     print_plan(run.plan, output_format.value)
     if out is not None:
         try:
@@ -207,15 +207,20 @@ def apply(
             from deployer.errors import UsageError
 
             raise UsageError("--only narrows a plan as it is made: plan again with --only instead")
-        loaded, clients = _saved_stack(stack, override)
-        with _locked(loaded, clients, lock_timeout, fmt):
-            saved = load_saved_plan(stack, override, clients)
+        if var_file or var:
+            from deployer.errors import UsageError
+
+            raise UsageError("a saved plan is applied with the variables it was made with: drop --var/--var-file, "
+                             "or plan again with the new values")
+        saved_file, clients = _saved_stack(stack, override)
+        with _locked(saved_file.stack, clients, lock_timeout, fmt):
+            saved = load_saved_plan(saved_file, override, clients)
             _print_run_plan(saved.plan, fmt)
             check_guards(saved.plan, saved.run.stack, allow_data_loss=allow_data_loss)
             raise typer.Exit(_execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes))
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
     with _locked(loaded, clients, lock_timeout, fmt):
-        run = plan_stack(loaded, clients, stack, override, only or None)
+        run = plan_stack(loaded, clients, override, only or None)
         _print_run_plan(run.plan, fmt)
         if run.plan.is_empty:
             raise typer.Exit(0)
@@ -247,7 +252,7 @@ def destroy(
     override = target.value if target else None
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
     with _locked(loaded, clients, lock_timeout, fmt):
-        run = destroy_plan(loaded, clients, stack, override, only or None, force=force)
+        run = destroy_plan(loaded, clients, override, only or None, force=force)
         _print_run_plan(run.plan, fmt)
         if run.plan.is_empty:
             raise typer.Exit(0)
@@ -281,18 +286,12 @@ def _stack_and_clients(path: Path, override: str | None,  # type: ignore[no-unty
 
 
 def _saved_stack(path: Path, override: str | None):  # type: ignore[no-untyped-def]
-    import json
+    from deployer.apply.engine import read_saved_plan
+    from deployer.azure.target import clients_for
 
-    from deployer.errors import UsageError
-
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        stack_file = Path(document["stackFile"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UsageError(f"{path} is not a saved plan (save one with `deploy plan --out`)") from None
-    if not stack_file.is_absolute() and not stack_file.exists():
-        stack_file = path.parent / stack_file
-    return _stack_and_clients(stack_file, override or (document.get("target") or {}).get("kind"))
+    saved = read_saved_plan(path)
+    kind = override or (saved.document.get("target") or {}).get("kind")
+    return saved, clients_for(saved.stack.target, saved.stack.base_dir, kind)
 
 
 def _locked(stack, clients, timeout: float, fmt: str):  # type: ignore[no-untyped-def]

@@ -53,6 +53,11 @@ class StackError(DeployerError):
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
 
+class SecretUnavailable(DeployerError):
+    """A secret reference that cannot be resolved (unset environment variable, unreadable file);
+    planning turns it into a diagnostic at the reference's place in the stack."""
+
+
 class UsageError(DeployerError):
     """A command-line mistake: a bad flag value, a missing argument, a wrong combination."""
 

@@ -57,10 +57,9 @@ class ApplyContext(LiveContext):
             self.revealed.add(key)
         return key
 
-    def secret(self, reference: str) -> str | None:
-        value = super().secret(reference)
-        if value:
-            self.revealed.add(value)
+    def require_secret(self, reference: str) -> str:
+        value = super().require_secret(reference)
+        self.revealed.add(value)
         return value
 
     def scrub(self, text: str) -> str:

@@ -3,8 +3,9 @@
 * `check_guards(plan, stack, allow_data_loss)` — the data-loss guard (deleting or replacing a
   storage account, file share or blob container needs `--allow-data-loss`) and `protect: true`
   (never deleted or replaced, whatever the flags);
-* `load_saved_plan(path, override)` — a saved plan (`deploy plan --out`), refused when the stack
-  file changed since or when live state moved on (any change's live ETag differs now: "stale plan");
+* `read_saved_plan(path)` / `load_saved_plan(saved, override)` — a saved plan (`deploy plan --out`)
+  with its stack rendered from the variables saved in it, refused when the rendered stack changed
+  since or when live state moved on (any change's live ETag differs now: "stale plan");
 * `destroy_plan(stack, clients, ...)` — the deletion of everything the stack owns, and nothing
   else; refuses to delete an account that still holds something the stack does not own.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 from deployer.errors import ApplyError, UsageError
 from deployer.plan.model import Action, Change, Plan, PlanTarget
-from deployer.plan.run import PlanRun, file_sha256, parse_only, plan_stack
+from deployer.plan.run import PlanRun, parse_only, plan_stack
 from deployer.stack.model import Address, Kind, Stack, load_stack
 
 #: kinds whose deletion loses stored data
@@ -66,30 +67,50 @@ def is_saved_plan(path: Path) -> bool:
     return head.startswith("{")
 
 
-def load_saved_plan(path: Path, target_override: str | None, clients: Any = None) -> SavedPlan:
+@dataclass(frozen=True)
+class SavedPlanFile:
+    """A saved plan as read from disk, with its stack loaded the way the plan was made."""
+
+    path: Path
+    document: dict[str, Any]
+    plan: Plan
+    stack: Stack
+
+
+def read_saved_plan(path: Path) -> SavedPlanFile:
+    """Read a saved plan and load its stack with the variables the plan was made with; refuse
+    it when the stack (as rendered: templates, variables and env values included) changed."""
     try:
-        text = path.read_text(encoding="utf-8")
-        document = json.loads(text)
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read the saved plan {path}: {exc}") from None
-    plan = Plan.from_json(text, str(path))
-    stack_file = document.get("stackFile")
-    sha = document.get("stackSha256")
-    if not stack_file or not sha:
+    if not isinstance(document, dict) or not document.get("stackFile") or not document.get("stackSha256"):
         raise UsageError(f"{path} is not a saved plan (no stackFile / stackSha256): save one with `deploy plan --out`")
+    plan = Plan.from_dict(document, str(path))
+    variables = document.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise UsageError(f"{path}: `variables` must be a mapping; save the plan again with `deploy plan --out`")
+    stack_file = str(document["stackFile"])
     stack_path = Path(stack_file)
     if not stack_path.is_absolute() and not stack_path.exists():
         stack_path = path.parent / stack_file
     if not stack_path.is_file():
         raise ApplyError(f"stale plan: its stack file {stack_file} is gone")
-    if file_sha256(stack_path) != sha:
-        raise ApplyError(f"stale plan: {stack_file} changed since the plan was made; plan again")
-    stack = load_stack(stack_path)
+    stack = load_stack(stack_path, variables=variables)
+    if stack.source_sha256 != document["stackSha256"]:
+        raise ApplyError(f"stale plan: {stack_file} (rendered with the plan's variables and today's environment) "
+                         "changed since the plan was made; plan again")
+    return SavedPlanFile(path, document, plan, stack)
+
+
+def load_saved_plan(saved: SavedPlanFile, target_override: str | None, clients: Any = None) -> SavedPlan:
+    """The saved plan, checked against live state now (a fresh plan is made to compare ETags)."""
+    plan, document, stack = saved.plan, saved.document, saved.stack
     if clients is None:
         from deployer.azure.target import clients_for
 
         clients = clients_for(stack.target, stack.base_dir, target_override or document["target"].get("kind"))
-    fresh = plan_stack(stack, clients, stack_path, target_override)
+    fresh = plan_stack(stack, clients, target_override)
     now = {c.address: c for c in fresh.plan.changes}
     moved = []
     for change in plan.actionable:
@@ -108,7 +129,7 @@ def load_saved_plan(path: Path, target_override: str | None, clients: Any = None
 # --- destroy --------------------------------------------------------------------------------------
 
 
-def destroy_plan(stack: Stack, clients: Any, path: Path, target_override: str | None = None,
+def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
                  only: Sequence[str] | None = None, *, force: bool = False) -> PlanRun:
     """Delete every resource the stack owns (declared or not), and nothing else.
 
@@ -161,7 +182,7 @@ def destroy_plan(stack: Stack, clients: Any, path: Path, target_override: str | 
         from dataclasses import replace
 
         target = replace(target, kind=target_override)
-    return PlanRun(stack, Plan(stack.name, target, tuple(selected)), file_sha256(path), clients, live)
+    return PlanRun(stack, Plan(stack.name, target, tuple(selected)), stack.source_sha256, clients, live)
 
 
 def _foreign_content(stack: Stack, live: Any, changes: Sequence[Change]) -> list[str]:

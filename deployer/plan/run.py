@@ -5,7 +5,6 @@ Kept apart from the CLI so apply (which plans first) and tests call the same pat
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,10 +31,10 @@ def plan_stack_file(path: Path, target_override: str | None = None,
 
     stack = load_stack(path)
     clients = clients_for(stack.target, stack.base_dir, target_override)
-    return plan_stack(stack, clients, path, target_override, only)
+    return plan_stack(stack, clients, target_override, only)
 
 
-def plan_stack(stack: Stack, clients: Any, path: Path, target_override: str | None = None,
+def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
                only: Sequence[str] | None = None) -> PlanRun:
     """Plan a loaded stack through `clients`; `only` (addresses) narrows the plan to those
     resources and what they need."""
@@ -44,6 +43,7 @@ def plan_stack(stack: Stack, clients: Any, path: Path, target_override: str | No
 
     live = read_live(stack, clients)
     context = LiveContext(stack, live, clients)
+    require_secrets(stack, context)
     plan = make_plan(stack, live, context, target_override)
     destructive = [c for c in plan.changes
                    if c.kind is Kind.POOL and c.action in (Action.DELETE, Action.REPLACE, Action.DRAIN)]
@@ -54,7 +54,28 @@ def plan_stack(stack: Stack, clients: Any, path: Path, target_override: str | No
         plan = make_plan(stack, live, context, target_override)
     if only:
         plan = narrow(plan, stack, only)
-    return PlanRun(stack, plan, file_sha256(path), clients, live)
+    return PlanRun(stack, plan, stack.source_sha256, clients, live)
+
+
+def require_secrets(stack: Stack, context: Any) -> None:
+    """Resolve every secret reference of the stack once, before anything is planned or applied:
+    a missing variable, file or vault secret is a StackError at the place that asked for it."""
+    from deployer.errors import AzureError, SecretUnavailable, StackError
+
+    problems = []
+    seen: dict[str, str | None] = {}
+    for ref in stack.secrets:
+        if ref.reference not in seen:
+            try:
+                context.require_secret(ref.reference)
+                seen[ref.reference] = None
+            except (SecretUnavailable, AzureError) as exc:
+                seen[ref.reference] = str(exc)
+        problem = seen[ref.reference]
+        if problem is not None:
+            problems.append(ref.diagnostic(problem))
+    if problems:
+        raise StackError(problems)
 
 
 def parse_only(stack: Stack, only: Sequence[str]) -> list[Address]:
@@ -93,14 +114,13 @@ def narrow(plan: Plan, stack: Stack, only: Sequence[str]) -> Plan:
     return replace(plan, changes=changes)
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
 
 def saved_plan_text(run: PlanRun, stack_file: Path) -> str:
-    """A saved plan: the plan's JSON plus what apply checks before using it (the stack file's
-    hash; the live ETags are in each change)."""
+    """A saved plan: the plan's JSON plus what apply needs to use it — the --var-file/--var
+    values the stack was rendered with (variables, unlike secret references, are not secret),
+    the hash of the rendered stack, and the live ETags (in each change)."""
     document = run.plan.to_dict()
     document["stackFile"] = str(stack_file)
     document["stackSha256"] = run.stack_sha256
+    document["variables"] = dict(run.stack.variables)
     return json.dumps(document, indent=2) + "\n"

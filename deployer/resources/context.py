@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deployer.errors import SecretUnavailable
 from deployer.resources.read import LiveState
 from deployer.stack.model import Address, Stack
 
@@ -104,16 +105,36 @@ class LiveContext:
         return str(first["value"]) if isinstance(first, dict) else str(first.value)
 
     def secret(self, reference: str) -> str | None:
+        """The value of a secret reference, or None when an env variable or file is missing
+        (planning checks every reference first: `require_secret`)."""
+        try:
+            return self.require_secret(reference)
+        except SecretUnavailable:
+            return None
+
+    def require_secret(self, reference: str) -> str:
+        """The value of a secret reference; SecretUnavailable (env, file) or AzureError (Key
+        Vault) saying why not, naming the reference and never a value."""
         scheme, _, rest = reference.partition(":")
         if scheme == "env":
-            return os.environ.get(rest)
+            value = os.environ.get(rest)
+            if not value:
+                state = "is empty" if value == "" else "is not set"
+                raise SecretUnavailable(f"environment variable {rest} {state} (secret {reference}): "
+                                        "set it in the environment that runs deploy")
+            return value
         if scheme == "file":
             path = self.stack.base_dir / rest
             try:
                 text = Path(path).read_text(encoding="utf-8")
-            except OSError:
-                return None
-            return text[:-1] if text.endswith("\n") else text  # one trailing newline, as editors add
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+                raise SecretUnavailable(f"cannot read the secret file {rest} (secret {reference}, "
+                                        f"relative to the stack's folder): {reason}") from None
+            value = text[:-1] if text.endswith("\n") else text  # one trailing newline, as editors add
+            if not value:
+                raise SecretUnavailable(f"the secret file {rest} is empty (secret {reference})")
+            return value
         if scheme == "keyvault":
             # `keyvault:VAULT/NAME`: read once per reference through Clients.secrets(VAULT), cached with
             # the storage keys (under a `secret:` key no account name can take). Errors name the
@@ -121,17 +142,19 @@ class LiveContext:
             from deployer.errors import AzureError
 
             vault, _, name = rest.partition("/")
-            if not vault or not name or "/" in name:
-                raise AzureError(f"secret reference {reference!r}: expected keyvault:VAULT/NAME")
+            name, _, version = name.partition("/")
+            if not vault or not name or "/" in version:
+                raise AzureError(f"secret reference {reference!r}: expected keyvault:VAULT/NAME[/VERSION]")
             cache_key = "secret:" + reference
             with self._lock:
-                if cache_key in self._keys:
-                    return self._keys[cache_key]
+                cached = self._keys.get(cache_key)
+                if cached is not None:
+                    return cached
                 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceRequestError
 
                 where = f"secret reference {reference!r}: Key Vault {vault!r}"
                 try:
-                    value = self.clients.secrets(vault).get_secret(name).value
+                    value = self.clients.secrets(vault).get_secret(name, version or None).value
                 except ResourceNotFoundError:
                     raise AzureError(f"{where} has no secret {name!r} (SecretNotFound)") from None
                 except HttpResponseError as exc:
@@ -142,5 +165,6 @@ class LiveContext:
                 if value is None:
                     raise AzureError(f"{where} returned no value for secret {name!r}")
                 self._keys[cache_key] = str(value)
-                return self._keys[cache_key]
-        return None
+                return str(value)
+        raise SecretUnavailable(f"unknown secret reference {reference!r}: use env:NAME, file:PATH or "
+                                "keyvault:VAULT/NAME")

@@ -7,13 +7,15 @@ logical and become dependencies, so the order of apply can be derived from the m
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from deployer.errors import Diagnostic, StackError
+from deployer.stack.secrets import SecretReference, secret_references
 from deployer.stack.validate import validate_file
 
 
@@ -77,6 +79,12 @@ class Stack:
     base_dir: Path
     target: Target
     resources: tuple[DesiredResource, ...] = field(default_factory=tuple)
+    #: every `{secret: …}` reference with its place in the stack (resolved before planning)
+    secrets: tuple[SecretReference, ...] = ()
+    #: sha256 of the text the YAML was read from (after rendering): what a saved plan pins
+    source_sha256: str = ""
+    #: the --var-file / --var values the stack was rendered with (a saved plan carries them)
+    variables: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, address: Address | str) -> DesiredResource | None:
         wanted = Address.parse(address) if isinstance(address, str) else address
@@ -94,7 +102,11 @@ def load_stack(path: Path, display: str | None = None,
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.document is None:
         raise StackError(errors or [Diagnostic(result.file, 0, 0, "the stack could not be read")])
-    return build_model(result.document.data, result.file, path.parent)
+    document = result.document
+    stack = build_model(document.data, result.file, path.parent)
+    return replace(stack, secrets=secret_references(document),
+                   source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
+                   variables=dict(variables or {}))
 
 
 def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:

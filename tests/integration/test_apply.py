@@ -188,3 +188,50 @@ def test_a_missing_application_version_plans_an_update(stacks: Path, capsys: pyt
     assert code == 0, out + err
     code, out, err = run(capsys, "plan", path, "--target", "local", "--detailed-exitcode")
     assert code == 0, out + err
+
+
+@pytest.fixture
+def templated(stacks: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """quickstart.yaml with its Batch account name from a variable and its VM size from env."""
+    path = stacks / "quickstart.yaml"
+    text = path.read_text()
+    assert "name: baquickstart01" in text and "vmSize: Standard_D2s_v3" in text
+    text = text.replace("name: baquickstart01", "name: ba{{ vars.suffix }}").replace(
+        "vmSize: Standard_D2s_v3", "vmSize: {{ env.QUICKSTART_SIZE }}")
+    path.write_text(text)
+    (stacks / "prod.yaml").write_text("suffix: prod01\n")
+    monkeypatch.setenv("QUICKSTART_SIZE", "Standard_D2s_v3")
+    return path
+
+
+def test_saved_plan_keeps_the_variables_it_was_made_with(templated: Path, capsys: pytest.CaptureFixture[str],
+                                                          tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    code, out, err = run(capsys, "plan", str(templated), "--target", "local", "--out", str(saved),
+                         "--var-file", str(templated.parent / "prod.yaml"))
+    assert code == 0, out + err
+    assert json.loads(saved.read_text())["variables"] == {"suffix": "prod01"}
+    # the plan file alone is enough: the stack renders with the saved variables again
+    code, out, err = run(capsys, "apply", str(saved), "--auto-approve")
+    assert code == 0, out + err
+    assert "batchAccounts.main: create done" in out
+    code, out, err = run(capsys, "plan", str(templated), "--target", "local", "--detailed-exitcode",
+                         "--var", "suffix=prod01")
+    assert code == 0 and "No changes" in out, out + err
+
+
+def test_saved_plan_refuses_new_variables(templated: Path, capsys: pytest.CaptureFixture[str],
+                                          tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(templated), "--target", "local", "--out", str(saved), "--var", "suffix=a1")[0] == 0
+    code, out, err = run(capsys, "apply", str(saved), "--auto-approve", "--var", "suffix=b2")
+    assert code == 1 and "a saved plan is applied with the variables it was made with" in err, out + err
+
+
+def test_saved_plan_is_stale_when_the_rendered_stack_changes(templated: Path, capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    saved = tmp_path / "plan.json"
+    assert run(capsys, "plan", str(templated), "--target", "local", "--out", str(saved), "--var", "suffix=a1")[0] == 0
+    monkeypatch.setenv("QUICKSTART_SIZE", "Standard_D4s_v3")  # same file, different rendering
+    code, out, err = run(capsys, "apply", str(saved), "--auto-approve")
+    assert code == 1 and "stale plan" in err and "changed since the plan was made" in err, out + err

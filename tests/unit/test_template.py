@@ -401,3 +401,31 @@ def test_cli_help_mentions_var_options(capsys):
         out = capsys.readouterr().out
         assert "--var-file" in out
         assert "--var " in out or "--var\n" in out or "--var TEXT" in out
+
+
+# --- limits: a template cannot build more than a stack may hold -------------------------------
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("{{ 'x' * 10**9 }}", "`*` would build a value of 1,000,000,000 items"),
+    ("{{ 10**9 * 'x' }}", "`*` would build a value of 1,000,000,000 items"),
+    ("{{ [1, 2] * 10**8 }}", "`*` would build a value of 200,000,000 items"),
+    ("{{ 10 ** 100000000 }}", "`10 ** 100000000` is too large a number"),
+    ("{% for i in range(100000) %}{% for j in range(100) %}some text to repeat {{ i }}\n"
+     "{% endfor %}{% endfor %}", "the rendered stack is over 8 MB"),
+])
+def test_runaway_values_are_refused_at_their_line(repo, expression, message):
+    found = errors(repo, "stack: demo\nvalue: 1\n" + expression + "\n")
+    assert len(found) == 1 and found[0].startswith("stacks/s.yaml:3:"), found
+    assert message in found[0]
+
+
+def test_small_products_still_work(repo):
+    assert render(repo, "a: {{ 'ab' * 3 }}\nb: {{ 2 ** 10 }}\nc: {{ [0] * 2 }}\n") == "a: ababab\nb: 1024\nc: [0, 0]\n"
+
+
+def test_a_template_that_loops_too_long_is_stopped(repo, monkeypatch):
+    monkeypatch.setattr(template, "MAX_RENDER_SECONDS", 1)
+    found = errors(repo, "stack: demo\n{% for i in range(100000) %}{% for j in range(100000) %}"
+                         "{% endfor %}{% endfor %}\n")
+    assert len(found) == 1 and "rendering took over 1 s" in found[0], found
