@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -329,13 +330,22 @@ def render_stack_text(text: str, file: str, base_dir: Path,
             where = " or ".join(_display(root) for root in roots)
             raise jinja2.TemplateNotFound(template, f"template {template!r} not found in {where}")
 
-    environment = ImmutableSandboxedEnvironment(
-        loader=StackLoader(), undefined=jinja2.StrictUndefined, autoescape=False,
-    )
+    class StackEnvironment(ImmutableSandboxedEnvironment):
+        """The sandbox, with `*` and `**` unable to build values past the size of a stack."""
+
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            _check_binop(operator, left, right)
+            return super().call_binop(context, operator, left, right)
+
+    environment = StackEnvironment(loader=StackLoader(), undefined=jinja2.StrictUndefined, autoescape=False)
+    environment.filters["json"] = _flow_json
     try:
         code = environment.compile(_mark(text, 0), name=file, filename=file)
         template = environment.template_class.from_code(environment, code, environment.make_globals(None))
-        output = template.render(vars=context_vars, env=_Env())
+        with _time_limit(MAX_RENDER_SECONDS):
+            output = _bounded_render(template.generate(vars=context_vars, env=_Env()), files)
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or file
         where = where if where in sources else file
@@ -343,7 +353,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
         message = f"template syntax error: {_clean(exc.message or str(exc))}"
         raise StackError([Diagnostic(where, line, _column(sources.get(where, ""), line, None), message)]) from None
     except Exception as exc:  # any failure while rendering is an error in the template
-        where, line = _template_frame(exc.__traceback__, sources, file)
+        where, line = getattr(exc, "where", None) or _template_frame(exc.__traceback__, sources, file)
         message = _clean(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         name = _undefined_name(message)
         prefix = "" if message.startswith(("undefined variable", "environment variable")) else "template error: "
@@ -352,6 +362,76 @@ def render_stack_text(text: str, file: str, base_dir: Path,
     if text.endswith("\n") and not output.endswith("\n"):
         output += "\n"
     return _unmark(output, files, file)
+
+
+class RenderLimit(Exception):
+    """Rendering would produce more than a stack may hold, or takes too long."""
+
+    def __init__(self, message: str, where: tuple[str, int] | None = None) -> None:
+        super().__init__(message)
+        self.where = where  # (file, line) when the traceback cannot tell
+
+
+MAX_RENDERED_CHARS = 8 * 1024 * 1024  # the loader's limit for a stack file
+MAX_RENDER_SECONDS = 30
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    """Refuse `'x' * 10**9` and `10 ** 10**8` before Python spends the memory or the time."""
+    if operator == "*":
+        for value, times in ((left, right), (right, left)):
+            if (isinstance(value, str | list | tuple) and isinstance(times, int)
+                    and len(value) * times > MAX_RENDERED_CHARS):
+                raise RenderLimit(f"`*` would build a value of {len(value) * times:,} items; the rendered "
+                                  f"stack may hold at most {MAX_RENDERED_CHARS:,} characters")
+    elif (operator == "**" and isinstance(left, int) and isinstance(right, int)
+          and abs(left) > 1 and right * max(abs(left).bit_length(), 1) > 64 * 1024):
+        raise RenderLimit(f"`{left} ** {right}` is too large a number for a stack")
+
+
+def _bounded_render(chunks: Iterator[str], files: Sequence[str]) -> str:
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        out.append(chunk)
+        if size > MAX_RENDERED_CHARS:
+            markers = _MARKER.findall("".join(out[-64:]))  # the line that was being repeated
+            where = (files[int(markers[-1][0])], int(markers[-1][1])) if markers else None
+            raise RenderLimit(f"the rendered stack is over {MAX_RENDERED_CHARS // (1024 * 1024)} MB, the limit "
+                              "for a stack (a loop that runs away?)", where)
+    return "".join(out)
+
+
+@contextmanager
+def _time_limit(seconds: int) -> Iterator[None]:
+    """Stop a template that loops for too long (where SIGALRM exists and we are on the main thread)."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise RenderLimit(f"rendering took over {seconds} s (a loop that runs away?)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _flow_json(value: Any) -> str:
+    """`{{ x | json }}`: a value as one line of JSON, which YAML reads as a flow collection or a
+    double-quoted string wherever it lands, whatever the indentation. (Jinja's own `tojson` is
+    for HTML: it writes `<` as `\\u003c`, unreadable in `deploy render`.)"""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _clean(message: str) -> str:
