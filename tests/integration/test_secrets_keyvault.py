@@ -101,3 +101,19 @@ def test_missing_secret_is_a_clear_error(stack: Path, vault, capsys: pytest.Capt
     code, out, err = run(capsys, "plan", str(stack), "--target", "local")
     assert code != 0
     assert REFERENCE in out + err and "SecretNotFound" in out + err
+    line = next(i for i, text in enumerate(stack.read_text().splitlines(), 1) if REFERENCE in text)
+    assert f"hpc.yaml:{line}:" in err  # at the reference in the stack
+
+
+def test_a_pinned_version_ignores_newer_ones(stack: Path, vault, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    version = vault.set_secret("smb", CANARY).properties.version
+    stack.write_text(stack.read_text().replace(REFERENCE, f"{REFERENCE}/{version}"))
+    code, out, err = run(capsys, "apply", str(stack), "--target", "local", "--auto-approve")
+    assert code == 0, out + err
+    vault.set_secret("smb", ROTATED)  # a newer version: the stack still asks for the old one
+    code, out, err = run(capsys, "plan", str(stack), "--target", "local", "--detailed-exitcode")
+    assert code == 0 and "No changes" in out, out + err
+    stack.write_text(stack.read_text().replace(f"{REFERENCE}/{version}", REFERENCE))  # unpinned: latest
+    code, out, err = run(capsys, "plan", str(stack), "--target", "local", "--detailed-exitcode")
+    assert code == 2 and "password: (sensitive)" in out, out + err
+    assert CANARY not in out + err and ROTATED not in out + err
