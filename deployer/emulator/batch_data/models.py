@@ -25,6 +25,11 @@ and lastModified move as the service's do), then the caller sees the result.
   constraints.maxWallClockTime completes it with MaxWallClockTimeExpiry.
 - Job schedules never create jobs; their executionInfo.nextRunTime follows the schedule, and they
   complete at doNotRunAfter.
+
+Secrets a client sends (container registry passwords of tasks and job manager / preparation /
+release tasks, and everything secret in a job's auto pool specification: batch_mgmt.secrets'
+TASK_SECRETS, JOB_SECRETS, SCHEDULE_SECRETS) are stored as salted digests and dropped from every
+response, as batch_mgmt does for pools.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..batch_mgmt import models as mgmt
+from ..batch_mgmt import secrets
 from ..core import ApiError, Doc, StaleWrite, Store, clock
 from ..core import etag as etags
 from . import errors, pools
@@ -774,6 +780,7 @@ def create_job(store: Store, account: Doc, payload: Any) -> Doc:
         )
         key = JOBS.key(account, job_id)
         store.delete_prefix(key + "/")  # tasks of a job deleted earlier with the same id, if any
+        spec = secrets.digest(spec, secrets.JOB_SECRETS, secrets.salt_of(store))
         return store.put(KIND_JOB, key, _new_job_body(job_id, spec, now), parent=account.key)
 
 
@@ -794,9 +801,13 @@ def update_job(
         doc = require_job(store, account, job_id, now)
         conditions.check_write(doc)
         _check_job_writable(doc)
-        body = copy.deepcopy(doc.body)
+        salt = secrets.salt_of(store)
+        body = secrets.seal(doc.body, secrets.JOB_SECRETS, salt)
         meta = body["meta"]
-        fields = {k: copy.deepcopy(payload[k]) for k in JOB_UPDATE_FIELDS if payload.get(k) is not None}
+        # Digested before they meet the stored ones: the same auto pool again is no change.
+        fields = secrets.digest(
+            {k: payload[k] for k in JOB_UPDATE_FIELDS if payload.get(k) is not None}, secrets.JOB_SECRETS, salt
+        )
         _validate_job_fields(fields)
         if replace:
             if "poolInfo" not in fields:
@@ -931,7 +942,7 @@ def job_url(base_url: str, account: Doc, job_id: str) -> str:
 
 def render_job(doc: Doc, base_url: str, account: Doc) -> dict[str, Any]:
     """The job as the service returns it (shape of Jobs_GetJob.json)."""
-    b, m = doc.body, doc.body["meta"]
+    b, m = secrets.strip(doc.body, secrets.JOB_SECRETS), doc.body["meta"]
     out = _render_head(doc, job_url(base_url, account, b["id"]))
     for k in JOB_RENDER_ORDER:
         if b.get(k) is not None:
@@ -990,6 +1001,7 @@ def add_task(store: Store, account: Doc, job_id: str, payload: Any) -> tuple[Doc
         job = require_job(store, account, job_id, now)
         _check_job_accepts_tasks(job)
         task_id, spec = _task_spec(payload, job)
+        spec = secrets.digest(spec, secrets.TASK_SECRETS, secrets.salt_of(store))
         key = task_key(job, task_id)
         if store.get(KIND_TASK, key) is not None:
             raise errors.task_exists()
@@ -1021,10 +1033,12 @@ def add_task_collection(store: Store, account: Doc, job_id: str, payload: Any) -
         job = require_job(store, account, job_id, now)
         _check_job_accepts_tasks(job)
         existing = {t.key for t in store.list(KIND_TASK, parent=job.key)}
+        salt = secrets.salt_of(store)
         for raw in values:
             tid = raw.get("id") if _is_dict(raw) and isinstance(raw.get("id"), str) else None
             try:
                 task_id, spec = _task_spec(raw, job)
+                spec = secrets.digest(spec, secrets.TASK_SECRETS, salt)
                 key = task_key(job, task_id)
                 if key in existing:
                     raise errors.task_exists()
@@ -1140,7 +1154,7 @@ def task_url(base_url: str, account: Doc, job_id: str, task_id: str) -> str:
 
 def render_task(doc: Doc, job: Doc, base_url: str, account: Doc) -> dict[str, Any]:
     """The task as the service returns it (shape of Tasks_GetTask.json)."""
-    b, m = doc.body, doc.body["meta"]
+    b, m = secrets.strip(doc.body, secrets.TASK_SECRETS), doc.body["meta"]
     job_id = job.body["id"]
     out = _render_head(doc, task_url(base_url, account, job_id, b["id"]))
     out["commandLine"] = b["commandLine"]
@@ -1305,6 +1319,7 @@ def create_schedule(store: Store, account: Doc, payload: Any) -> Doc:
         if metadata:
             body["metadata"] = metadata
         body["meta"] = _new_meta(now, pending=None, endTime=None)
+        body = secrets.digest(body, secrets.SCHEDULE_SECRETS, secrets.salt_of(store))
         return store.put(KIND_SCHEDULE, SCHEDULES.key(account, sid), body, parent=account.key)
 
 
@@ -1325,18 +1340,23 @@ def update_schedule(
         state = doc.body["meta"]["state"]
         if state in ("completed", "terminating", "deleting"):
             raise errors.schedule_state_conflict(state)
-        body = copy.deepcopy(doc.body)
+        salt = secrets.salt_of(store)
+        body = secrets.seal(doc.body, secrets.SCHEDULE_SECRETS, salt)
+
+        def job_specification(value: Any) -> dict[str, Any]:
+            return secrets.digest(_job_specification(value), secrets.JOB_SECRETS, salt)
+
         if replace:
             if payload.get("jobSpecification") is None:
                 raise errors.missing_property("jobSpecification")
             body["schedule"] = _schedule_config(payload.get("schedule"))
-            body["jobSpecification"] = _job_specification(payload["jobSpecification"])
+            body["jobSpecification"] = job_specification(payload["jobSpecification"])
             _set_or_drop(body, "metadata", _metadata(payload.get("metadata")))
         else:
             if payload.get("schedule") is not None:
                 body["schedule"] = _schedule_config(payload["schedule"])
             if payload.get("jobSpecification") is not None:
-                body["jobSpecification"] = _job_specification(payload["jobSpecification"])
+                body["jobSpecification"] = job_specification(payload["jobSpecification"])
             if payload.get("metadata") is not None:
                 _set_or_drop(body, "metadata", _metadata(payload["metadata"]))
         body["meta"]["modified"] = now
@@ -1382,7 +1402,7 @@ def schedule_url(base_url: str, account: Doc, schedule_id: str) -> str:
 
 def render_schedule(doc: Doc, base_url: str, account: Doc, now: float | None = None) -> dict[str, Any]:
     now = clock.now() if now is None else now
-    b, m = doc.body, doc.body["meta"]
+    b, m = secrets.strip(doc.body, secrets.SCHEDULE_SECRETS), doc.body["meta"]
     out = _render_head(doc, schedule_url(base_url, account, b["id"]))
     out["schedule"] = copy.deepcopy(b.get("schedule") or {})
     out["jobSpecification"] = copy.deepcopy(b["jobSpecification"])

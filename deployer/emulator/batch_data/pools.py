@@ -289,7 +289,7 @@ def nodes(doc: Doc, now: float, busy: dict[int, int] | None = None) -> list[Node
 
 
 def render_node(node: NodeInfo, doc: Doc, base_url: str, account_name: str, running_tasks: int = 0) -> dict[str, Any]:
-    props = mgmt.pool_properties(doc)
+    props = mgmt.readable_properties(doc)  # the start task's registry password stays out
     vmc = (props.get("deploymentConfiguration") or {}).get("virtualMachineConfiguration") or {}
     image = _translate(vmc.get("imageReference") or {}, "imageReference")
     allocated = clock.iso(node.allocation_time)

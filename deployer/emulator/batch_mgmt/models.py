@@ -23,7 +23,9 @@ For the data plane (`batch_data`), read-only helpers:
     pool_of(store, account_doc, pool_id) -> Doc | None
     pool_state(doc, now)                 -> PoolState      (THE function for allocation state,
                                             node counts, resize errors, deletion, autoscale run)
-    pool_properties(doc)                 -> the stored ARM `properties` (defaults filled, secrets kept)
+    pool_properties(doc)                 -> the stored ARM `properties` (defaults filled, secrets
+                                            as salted digests: never put them in a response)
+    readable_properties(doc)             -> a copy of them fit for a response (secrets dropped)
     doc.body["meta"]["created"|"modified"] -> creation / last-modified time (epoch seconds)
     render_pool(doc) / render_account(doc, host) -> the ARM resources (secrets dropped)
     applications_of(store, account_doc) / packages_of(store, app_doc)
@@ -31,7 +33,9 @@ For the data plane (`batch_data`), read-only helpers:
 and the writes both planes share (they keep one set of rules): `create_or_replace_pool`,
 `update_pool`, `stop_resize`, `disable_autoscale`, `begin_delete_pool`. The pool's properties are
 stored in ARM's shape (management API names: nodeAgentSkuId, fixedScale/autoScale, ...); the data
-plane translates.
+plane translates. Write-only secrets (mount keys, passwords, SSH private keys, extension
+protectedSettings: `secrets.POOL_SECRETS`) are stored as salted digests, never in clear, and
+dropped from every response.
 
 Time-based state is never advanced by a thread: a resize stores its start and end timestamps and
 `pool_state` computes where it is. The duration comes from DEPLOY_EMULATOR_RESIZE_SECONDS (default
@@ -57,6 +61,7 @@ from ..core import Doc, Store, clock, ids
 from ..core.select import select as core_select
 from ..resources.models import list_in_scope, normalize_location, require_group, require_in_group
 from . import errors
+from . import secrets as pool_secrets
 from .formula import evaluate
 
 PROVIDER = "Microsoft.Batch"
@@ -597,8 +602,14 @@ def pools_of(store: Store, account: Doc, now: float | None = None) -> list[Doc]:
 
 
 def pool_properties(doc: Doc) -> dict[str, Any]:
-    """The pool's stored ARM `properties` (defaults filled in, secrets kept; no server-set fields)."""
+    """The pool's stored ARM `properties` (defaults filled in, secrets as digests; no server-set
+    fields). Not for responses: render through `render_pool` or `readable_properties`."""
     return doc.body["properties"]
+
+
+def readable_properties(doc: Doc) -> dict[str, Any]:
+    """A copy of the pool's `properties` fit for a response: write-only values dropped."""
+    return _readable(doc.body["properties"])
 
 
 # -- normalization -----------------------------------------------------------------------------
@@ -731,39 +742,19 @@ def _same(prop: str, a: Any, b: Any) -> bool:
 # -- secrets -----------------------------------------------------------------------------------
 
 
-def _strip_secrets(props: dict[str, Any]) -> dict[str, Any]:
-    """The properties as returned: write-only values removed (they are never echoed)."""
-    out = copy.deepcopy(props)
-    for mount in out.get("mountConfiguration") or []:
-        if not _is_dict(mount):
-            continue
-        for kind, keys in (
-            ("azureBlobFileSystemConfiguration", ("accountKey", "sasKey")),
-            ("azureFileShareConfiguration", ("accountKey",)),
-            ("cifsMountConfiguration", ("password",)),
-        ):
-            conf = mount.get(kind)
-            if _is_dict(conf):
-                for k in keys:
-                    conf.pop(k, None)
-    for user in out.get("userAccounts") or []:
-        if _is_dict(user):
-            user.pop("password", None)
-    vmc = (out.get("deploymentConfiguration") or {}).get("virtualMachineConfiguration")
-    if _is_dict(vmc):
-        for reg in (vmc.get("containerConfiguration") or {}).get("containerRegistries") or []:
-            if _is_dict(reg):
-                reg.pop("password", None)
-        for ext in vmc.get("extensions") or []:
-            if _is_dict(ext):
-                ext.pop("protectedSettings", None)
-    registry = ((out.get("startTask") or {}).get("containerSettings") or {}).get("registry")
-    if _is_dict(registry):
-        registry.pop("password", None)
+def _readable(props: dict[str, Any]) -> dict[str, Any]:
+    """The properties as returned: the secrets (see `secrets.POOL_SECRETS`) dropped, and
+    fixedScale.nodeDeallocationOption, which is write-only too (it only steers the resize)."""
+    out = pool_secrets.strip(props, pool_secrets.POOL_SECRETS)
     fixed = (out.get("scaleSettings") or {}).get("fixedScale")
     if _is_dict(fixed):
         fixed.pop("nodeDeallocationOption", None)
     return out
+
+
+def _sealed(props: dict[str, Any], salt: bytes) -> dict[str, Any]:
+    """Stored properties with any secret kept in clear by an older emulator digested, too."""
+    return pool_secrets.seal(props, pool_secrets.POOL_SECRETS, salt)
 
 
 # -- resizes -----------------------------------------------------------------------------------
@@ -918,11 +909,12 @@ def _validate_new(
         _check_package_refs(store, account, refs)
 
 
-def _check_empty_only(old: Doc, new_props: dict[str, Any], now: float) -> None:
+def _check_empty_only(old: Doc, old_props: dict[str, Any], new_props: dict[str, Any], now: float) -> None:
+    """PropertyCannotBeUpdated when a pool with nodes would change a property only an empty pool
+    may change. Both sides hold secrets as digests: the same password again is no change."""
     st = pool_state(old, now)
     if st.current_nodes == 0:
         return
-    old_props = old.body["properties"]
     for prop in EMPTY_POOL_ONLY:
         if not _same(prop, old_props.get(prop), new_props.get(prop)):
             raise errors.property_cannot_be_updated(prop)
@@ -995,8 +987,11 @@ def create_or_replace_pool(
             raise errors.condition_not_met()
         if old is not None and pool_state(old, now).deleting:
             raise errors.pool_being_deleted(old.body["name"])
-        _validate_new(store, account, props, old.body["properties"] if old else None, check_subnet)
-        if old is None:
+        salt = pool_secrets.salt_of(store)
+        props = pool_secrets.digest(props, pool_secrets.POOL_SECRETS, salt)  # never stored in clear
+        old_props = _sealed(old.body["properties"], salt) if old else None
+        _validate_new(store, account, props, old_props, check_subnet)
+        if old is None or old_props is None:
             quota = account.body["quotas"]["poolQuota"]
             if len(pools_of(store, account, now)) >= quota:
                 raise errors.pool_quota_reached(quota)
@@ -1018,8 +1013,8 @@ def create_or_replace_pool(
                 scale_changed=True,
             )
             return doc, True
-        _check_empty_only(old, props, now)
-        scale_changed = props["scaleSettings"] != old.body["properties"]["scaleSettings"]
+        _check_empty_only(old, old_props, props, now)
+        scale_changed = props["scaleSettings"] != old_props["scaleSettings"]
         doc = _write_pool(
             store,
             account,
@@ -1062,17 +1057,22 @@ def update_pool(
             raise errors.condition_not_met()
         if pool_state(old, now).deleting:
             raise errors.pool_being_deleted(old.body["name"])
-        merged = copy.deepcopy(old.body["properties"])
-        for k, v in raw.items():
+        # Secrets are digested before they meet the stored ones: what the request names comes in
+        # digested, what it omits keeps the stored digests, and equal secrets compare equal.
+        salt = pool_secrets.salt_of(store)
+        old_props = _sealed(old.body["properties"], salt)
+        sent = pool_secrets.digest(raw, pool_secrets.POOL_SECRETS, salt)
+        merged = copy.deepcopy(old_props)
+        for k, v in sent.items():
             if k in _READ_ONLY:
                 continue
             if v is None:
                 continue
             merged[k] = v
         props = _normalize(merged)
-        _validate_new(store, account, props, old.body["properties"], check_subnet)
-        _check_empty_only(old, props, now)
-        scale_changed = "scaleSettings" in raw and props["scaleSettings"] != old.body["properties"]["scaleSettings"]
+        _validate_new(store, account, props, old_props, check_subnet)
+        _check_empty_only(old, old_props, props, now)
+        scale_changed = "scaleSettings" in raw and props["scaleSettings"] != old_props["scaleSettings"]
         tags = payload["tags"] if "tags" in payload else old.body.get("tags")
         identity = payload["identity"] if payload.get("identity") is not None else old.body.get("identity")
         return _write_pool(
@@ -1164,7 +1164,7 @@ def render_pool(doc: Doc, now: float | None = None) -> dict[str, Any]:
     st = pool_state(doc, now)
     b = doc.body
     meta = b["meta"]
-    p = _strip_secrets(b["properties"])
+    p = _readable(b["properties"])
     props: dict[str, Any] = {}
     if "displayName" in p:
         props["displayName"] = p.pop("displayName")
