@@ -325,8 +325,10 @@ def fingerprint_paths(rules: KindRules) -> list[tuple[str, ...]]:
 
 
 def insert_fingerprints(document: dict[str, Any], recorded: Mapping[str, str], rules: KindRules) -> dict[str, Any]:
-    """Place each recorded fingerprint (`path` -> fingerprint) into a canonical live document, where
-    its parent exists, as a `Fingerprint` marker (the live value of a write-only field)."""
+    """Place each recorded fingerprint (`path` -> fingerprint) into a canonical live document as a
+    `Fingerprint` marker (the live value of a write-only field), where the item it belongs to
+    exists. Fixed-name objects on the way that Azure left out are created: Azure drops an object
+    whose only field is write-only (`linuxUserConfiguration: {sshPrivateKey}` reads back empty)."""
     out = copy.deepcopy(document)
     for text, recorded_value in recorded.items():
         try:
@@ -337,10 +339,16 @@ def insert_fingerprints(document: dict[str, Any], recorded: Mapping[str, str], r
         if node is None or node.rule is None or not node.rule.write_only:
             continue
         parent: Any = out
+        table = rules.tree
         for part in parts[:-1]:
+            fixed_name = isinstance(part, str) and part in table.children  # not a `*` entry, not an index
+            table = table.child(part)
             in_map = isinstance(parent, dict) and isinstance(part, str) and part in parent
             in_list = isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent)
             if in_map or in_list:
+                parent = parent[part]
+            elif isinstance(parent, dict) and fixed_name:
+                parent[part] = {}
                 parent = parent[part]
             else:
                 parent = None

@@ -409,6 +409,26 @@ def test_a_removed_secret_is_a_change() -> None:
         (REGISTRY_PATH, n.SENSITIVE, None)]
 
 
+@pytest.mark.parametrize(("secret", "action"), [(REGISTRY_PASSWORD, Action.NO_OP), ("another-key", Action.REPLACE)])
+def test_a_secret_whose_object_azure_returns_empty_is_compared(secret: str, action: Action) -> None:
+    """`linuxUserConfiguration: {sshPrivateKey}` reads back as `{}` (or not at all): the recorded
+    fingerprint still stands for the key (the canary test found a phantom diff here)."""
+    path = "userAccounts.operator.linuxUserConfiguration.sshPrivateKey"
+    user = {"name": "operator", "password": {"secret": "env:REGISTRY_PASSWORD"},
+            "linuxUserConfiguration": {"sshPrivateKey": {"secret": "env:SSH_KEY"}}}
+    spec = desired(userAccounts=[user])
+    recorded = [{"name": fingerprint_key(f"userAccounts.operator.{field}"),
+                 "value": fingerprint_for_field(pool.RULES, f"userAccounts.operator.{field}", REGISTRY_PASSWORD)}
+                for field in ("password", "linuxUserConfiguration.sshPrivateKey")]
+    context = StaticContext(**{**CONTEXT.__dict__, "secrets": {"env:REGISTRY_PASSWORD": REGISTRY_PASSWORD,
+                                                              "env:SSH_KEY": secret}})
+    for returned in ({"name": "operator", "linuxUserConfiguration": {}}, {"name": "operator"}):
+        live = live_pool({"userAccounts": [returned], "metadata": [*LIVE_PROPERTIES["metadata"], *recorded]})
+        change = diff(spec, live, context)
+        assert change.action == action, change.fields
+        assert [f.path for f in change.fields] == ([] if action == Action.NO_OP else [path])
+
+
 def test_node_deallocation_option_compares_what_azure_returns_or_the_fingerprint() -> None:
     path = "scaleSettings.fixedScale.nodeDeallocationOption"
     fixed = {"fixedScale": {"targetDedicatedNodes": 3, "nodeDeallocationOption": "TaskCompletion"}}
