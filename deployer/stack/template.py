@@ -188,7 +188,7 @@ def _mark(text: str, file_id: int) -> str:
             break
         pos, token = min(found)
         data(text[i:pos])
-        close = text.find(_CLOSERS[token], pos + 2)
+        close = _tag_end(text, pos + 2, token)
         if close < 0:  # unterminated tag: Jinja reports it
             out.append(text[pos:])
             break
@@ -209,6 +209,29 @@ def _mark(text: str, file_id: int) -> str:
             data(text[i:stop])
             i = stop
     return "".join(out)
+
+
+def _tag_end(text: str, start: int, token: str) -> int:
+    """Where the tag opened by `token` just before `start` closes, as Jinja's lexer sees it: a
+    `}}` or `%}` inside a string or inside brackets (`{{ {"a": {"b": 1}} }}`) does not close it."""
+    closer = _CLOSERS[token]
+    if token == "{#":
+        return text.find(closer, start)
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        char = text[i]
+        if char in "\"'":
+            i += 1
+            while i < n and text[i] != char:
+                i += 2 if text[i] == "\\" else 1
+        elif depth == 0 and text.startswith(closer, i):
+            return i
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}" and depth > 0:
+            depth -= 1
+        i += 1
+    return -1
 
 
 def _unmark(rendered: str, files: Sequence[str], main: str) -> Rendered:

@@ -429,3 +429,24 @@ def test_a_template_that_loops_too_long_is_stopped(repo, monkeypatch):
     found = errors(repo, "stack: demo\n{% for i in range(100000) %}{% for j in range(100000) %}"
                          "{% endfor %}{% endfor %}\n")
     assert len(found) == 1 and "rendering took over 1 s" in found[0], found
+
+
+# --- tags whose text holds their own closing delimiter ----------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    'a: {{ {"b": {"c": 1}} | json }}\n',            # `}}` inside a dict literal
+    'a: "{{ "}}" ~ "x" }}"\n',                        # `}}` inside a string
+    '{% set s = "%}" %}a: {{ s | length }}\n',        # `%}` inside a string in a statement
+    'a: {{ [{"b": [1, {"c": 2}]}] | json }}\n',      # nested brackets
+    'a: {{ {"b": {"c": {"e": 1}},\n "d": 2} | json }}\n',  # `}}` then a new line in the expression
+    '{% set s = {"b": {"c": "%}"}}\n %}a: {{ s | json }}\n',
+])
+def test_closing_delimiters_inside_expressions(repo, text):
+    """The line map's markers go only into template data: a `}}` that Jinja reads as part of the
+    expression must not end the tag for them either (found by bench/template_speed.py)."""
+    rendered = render(repo, text + "stack: demo\ntarget: 7\n")
+    assert "\ue000" not in rendered
+    found = errors(repo, text + "stack: demo\ntarget: 7\n")
+    line = text.count("\n") + 2
+    assert any(f.startswith(f"stacks/s.yaml:{line}:") and "target" in f for f in found), found

@@ -1,0 +1,115 @@
+"""What does rendering a stack template cost? `deploy validate` and `deploy render` on a stack
+whose 1,000 pools come from a `{% for %}` loop over an imported macro, next to `deploy validate`
+on the same stack written out (the rendered text itself, which takes the no-template fast path).
+
+Prints best and median wall-clock seconds of fresh processes (as a CI step runs them) and the
+peak memory (max RSS) of one validate run of each. Usage:
+
+    .venv/bin/python bench/template_speed.py [--pools 1000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEPLOY = [sys.executable, "-m", "deployer"]
+
+MACROS = """\
+{#- pool(index, cap): one autoscaling Ubuntu pool, as one line of JSON -#}
+{%- macro pool(index, cap) -%}
+{{ {
+  "vmSize": "Standard_D2s_v3",
+  "deploymentConfiguration": {"virtualMachineConfiguration": {
+    "imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy",
+                       "sku": "22_04-lts", "version": "latest"},
+    "nodeAgentSkuId": "batch.node.ubuntu 22.04"}},
+  "scaleSettings": {"autoScale": {"evaluationInterval": "PT5M", "formula":
+    "$tasks = max(0, $PendingTasks.GetSample(1));\\n$TargetLowPriorityNodes = min(" ~ cap ~ ", $tasks);\\n"
+    ~ "$NodeDeallocationOption = taskcompletion;"}},
+  "taskSlotsPerNode": 2,
+  "startTask": {"commandLine": "/bin/bash -c \\"apt-get update && apt-get install -y ffmpeg\\"",
+                "userIdentity": {"autoUser": {"scope": "Pool", "elevationLevel": "Admin"}},
+                "waitForSuccess": true},
+  "metadata": {"team": "media", "index": index | string}
+} | json }}
+{%- endmacro %}
+"""
+
+STACK = """\
+{% import 'pools.j2' as presets %}
+stack: bench
+target: {kind: local, resourceGroup: rg-bench, location: westeurope}
+vars:
+  pools: 1000
+batchAccounts:
+  main:
+    name: babench01
+    pools:
+{%- for i in range(vars.pools) %}
+      pool{{ '%04d' % i }}: {{ presets.pool(i, 4 + i % 97) }}
+{%- endfor %}
+"""
+
+
+def timed(args: list[str], runs: int) -> tuple[float, float, int]:
+    samples, code = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(args, capture_output=True, text=True)
+        samples.append(time.perf_counter() - start)
+        code = proc.returncode
+        if code != 0:
+            sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-2000:])
+    return min(samples), statistics.median(samples), code
+
+
+def peak_mib(args: list[str]) -> float:
+    """Max RSS of one run (children's rusage: a fresh process each time, so the max is this one's)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run(args, capture_output=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(after, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pools", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / ".git").mkdir()  # the templates/ folder is looked for up to a repository root
+        (root / "templates").mkdir()
+        (root / "templates" / "pools.j2").write_text(MACROS, encoding="utf-8")
+        (root / "stacks").mkdir()
+        templated = root / "stacks" / "templated.yaml"
+        templated.write_text(STACK, encoding="utf-8")
+        var = ["--var-file", str(root / "vars.yaml")]
+        (root / "vars.yaml").write_text(f"pools: {options.pools}\n", encoding="utf-8")
+        rendered = subprocess.run([*DEPLOY, "render", str(templated), *var], capture_output=True, text=True)
+        if rendered.returncode != 0:
+            sys.exit(rendered.stderr)
+        literal = root / "stacks" / "literal.yaml"
+        literal.write_text(rendered.stdout, encoding="utf-8")
+        size = len(rendered.stdout.encode()) / 1024
+        rows = [
+            (f"deploy render   (template, {options.pools} pools)", [*DEPLOY, "render", str(templated), *var]),
+            (f"deploy validate (template, {options.pools} pools)", [*DEPLOY, "validate", str(templated), *var]),
+            (f"deploy validate (written out, {size:.0f} KiB)", [*DEPLOY, "validate", str(literal)]),
+        ]
+        for label, args in rows:
+            best, median, code = timed(args, options.runs)
+            print(f"{label:<44} best {best:.3f} s  median {median:.3f} s  peak {peak_mib(args):.0f} MiB  exit {code}")
+        print(f"(python {sys.version.split()[0]}, {os.cpu_count()} cpus, {options.runs} runs each)")
+
+
+if __name__ == "__main__":
+    main()
