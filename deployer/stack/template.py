@@ -187,7 +187,14 @@ def _mark(text: str, file_id: int) -> str:
             data(text[i:])
             break
         pos, token = min(found)
-        data(text[i:pos])
+        chunk = text[i:pos]
+        if text.startswith("-", pos + 2):  # `{%-` strips the whitespace before it: no markers in it
+            kept = chunk.rstrip(" \t\r\n")
+            data(kept)
+            out.append(chunk[len(kept):])
+            line += chunk.count("\n", len(kept))
+        else:
+            data(chunk)
         close = _tag_end(text, pos + 2, token)
         if close < 0:  # unterminated tag: Jinja reports it
             out.append(text[pos:])
@@ -364,6 +371,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
 
     environment = StackEnvironment(loader=StackLoader(), undefined=jinja2.StrictUndefined, autoescape=False)
     environment.filters["json"] = _flow_json
+    environment.globals["fail"] = _fail
     try:
         code = environment.compile(_mark(text, 0), name=file, filename=file)
         template = environment.template_class.from_code(environment, code, environment.make_globals(None))
@@ -376,7 +384,8 @@ def render_stack_text(text: str, file: str, base_dir: Path,
         message = f"template syntax error: {_clean(exc.message or str(exc))}"
         raise StackError([Diagnostic(where, line, _column(sources.get(where, ""), line, None), message)]) from None
     except Exception as exc:  # any failure while rendering is an error in the template
-        where, line = getattr(exc, "where", None) or _template_frame(exc.__traceback__, sources, file)
+        where, line = getattr(exc, "where", None) or _template_frame(
+            exc.__traceback__, sources, file, caller=isinstance(exc, TemplateFailure))
         message = _clean(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         name = _undefined_name(message)
         prefix = "" if message.startswith(("undefined variable", "environment variable")) else "template error: "
@@ -385,6 +394,15 @@ def render_stack_text(text: str, file: str, base_dir: Path,
     if text.endswith("\n") and not output.endswith("\n"):
         output += "\n"
     return _unmark(output, files, file)
+
+
+class TemplateFailure(Exception):
+    """`{{ fail("message") }}`: a template (a preset checking its parameters) refuses its input.
+    Reported at the line that called the failing macro, where the user can fix it."""
+
+
+def _fail(message: Any) -> None:
+    raise TemplateFailure(str(message))
 
 
 class RenderLimit(Exception):
@@ -467,14 +485,17 @@ def _frames(tb: TracebackType | None) -> Iterator[TracebackType]:
         tb = tb.tb_next
 
 
-def _template_frame(tb: TracebackType | None, sources: Mapping[str, str], main: str) -> tuple[str, int]:
-    """The innermost template file and line in a (Jinja-rewritten) traceback."""
-    found = (main, 1)
-    for frame in _frames(tb):
-        name = frame.tb_frame.f_code.co_filename
-        if name in sources:
-            found = (name, frame.tb_lineno)
-    return found
+def _template_frame(tb: TracebackType | None, sources: Mapping[str, str], main: str,
+                    *, caller: bool = False) -> tuple[str, int]:
+    """The innermost template file and line in a (Jinja-rewritten) traceback; with `caller`, the
+    innermost line in another file than that one (the call of the macro that failed)."""
+    frames = [(f.tb_frame.f_code.co_filename, f.tb_lineno) for f in _frames(tb)]
+    found = [(name, line) for name, line in frames if name in sources] or [(main, 1)]
+    if caller:
+        outside = [(name, line) for name, line in found if name != found[-1][0]]
+        if outside:
+            return outside[-1]
+    return found[-1]
 
 
 def _undefined_name(message: str) -> str | None:

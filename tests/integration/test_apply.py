@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from deployer.cli import main
+from tests.integration.copies import copy_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.stem for p in (REPO / "stacks").glob("*.yaml"))
@@ -20,8 +20,7 @@ CANARY = "canary-S3cret-0451"
 @pytest.fixture
 def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of stacks/ (with its apps), a fresh local emulator, fast resizes and tasks."""
-    target = tmp_path / "stacks"
-    shutil.copytree(REPO / "stacks", target)
+    target = copy_stacks(tmp_path)
     monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.2")
     monkeypatch.setenv("DEPLOY_EMULATOR_TASK_SECONDS", "0.2")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -15,13 +14,14 @@ import pytest
 from deployer.apply.lock import stack_lock
 from deployer.azure import Clients
 from deployer.stack.model import load_stack
+from tests.integration.copies import copy_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def quickstart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    shutil.copytree(REPO / "stacks", tmp_path / "stacks")
+    copy_stacks(tmp_path)
     monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.2")
     return tmp_path / "stacks" / "quickstart.yaml"

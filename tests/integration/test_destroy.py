@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from deployer.cli import main
 from deployer.resources.ownership import STACK_KEY
 from deployer.resources.read import rest
 from deployer.stack.model import load_stack
+from tests.integration.copies import copy_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 STACKS = sorted(p.stem for p in (REPO / "stacks").glob("*.yaml"))
@@ -20,8 +20,7 @@ STACKS = sorted(p.stem for p in (REPO / "stacks").glob("*.yaml"))
 
 @pytest.fixture
 def stacks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "stacks"
-    shutil.copytree(REPO / "stacks", target)
+    target = copy_stacks(tmp_path)
     monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.2")
     monkeypatch.setenv("DEPLOY_EMULATOR_TASK_SECONDS", "0.2")

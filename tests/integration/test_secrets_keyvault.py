@@ -4,13 +4,13 @@ mount password from Key Vault applies, plans clean, never shows, and a rotation 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from deployer.azure import Clients
 from deployer.cli import main
+from tests.integration.copies import copy_stacks
 
 REPO = Path(__file__).resolve().parents[2]
 CANARY = "canary-KV-s3cret-7731"
@@ -31,8 +31,7 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def stack(tmp_path: Path) -> Path:
     """stacks/ copied, hpc.yaml's CIFS password read from Key Vault instead of the environment."""
-    target = tmp_path / "stacks"
-    shutil.copytree(REPO / "stacks", target)
+    target = copy_stacks(tmp_path)
     path = target / "hpc.yaml"
     text = path.read_text()
     assert "{secret: env:HPC_SMB_PASSWORD}" in text

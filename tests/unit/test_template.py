@@ -450,3 +450,11 @@ def test_closing_delimiters_inside_expressions(repo, text):
     found = errors(repo, text + "stack: demo\ntarget: 7\n")
     line = text.count("\n") + 2
     assert any(f.startswith(f"stacks/s.yaml:{line}:") and "target" in f for f in found), found
+
+
+def test_whitespace_stripped_before_a_tag_carries_no_marker(repo):
+    """`{%-` strips the new line before it: the line-map marker of that line must go too, or a
+    macro's value would hold it (`_int(...) | int` was 0 in the autoscale presets)."""
+    text = ("{% macro m() -%}\n  42\n{%- endmacro %}\n"
+            "stack: demo\nsame: {{ m() == '42' }}\nnumber: {{ m() | int + 1 }}\n")
+    assert render(repo, text).splitlines()[-2:] == ["same: True", "number: 43"]
