@@ -1,6 +1,7 @@
 """What does rendering a stack template cost? `deploy validate` and `deploy render` on a stack
-whose 1,000 pools come from a `{% for %}` loop over an imported macro, next to `deploy validate`
-on the same stack written out (the rendered text itself, which takes the no-template fast path).
+whose 1,000 pools come from a `{% for %}` loop over the presets of templates/ (image, autoscale
+formula, start task), next to `deploy validate` on the same stack written out (the rendered
+text itself, which takes the no-template fast path).
 
 Prints best and median wall-clock seconds of fresh processes (as a CI step runs them) and the
 peak memory (max RSS) of one validate run of each. Usage:
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,29 +24,10 @@ from pathlib import Path
 
 DEPLOY = [sys.executable, "-m", "deployer"]
 
-MACROS = """\
-{#- pool(index, cap): one autoscaling Ubuntu pool, as one line of JSON -#}
-{%- macro pool(index, cap) -%}
-{{ {
-  "vmSize": "Standard_D2s_v3",
-  "deploymentConfiguration": {"virtualMachineConfiguration": {
-    "imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy",
-                       "sku": "22_04-lts", "version": "latest"},
-    "nodeAgentSkuId": "batch.node.ubuntu 22.04"}},
-  "scaleSettings": {"autoScale": {"evaluationInterval": "PT5M", "formula":
-    "$tasks = max(0, $PendingTasks.GetSample(1));\\n$TargetLowPriorityNodes = min(" ~ cap ~ ", $tasks);\\n"
-    ~ "$NodeDeallocationOption = taskcompletion;"}},
-  "taskSlotsPerNode": 2,
-  "startTask": {"commandLine": "/bin/bash -c \\"apt-get update && apt-get install -y ffmpeg\\"",
-                "userIdentity": {"autoUser": {"scope": "Pool", "elevationLevel": "Admin"}},
-                "waitForSuccess": true},
-  "metadata": {"team": "media", "index": index | string}
-} | json }}
-{%- endmacro %}
-"""
-
 STACK = """\
-{% import 'pools.j2' as presets %}
+{% import 'images.j2' as images %}
+{% import 'autoscale.j2' as autoscale %}
+{% import 'start_tasks.j2' as start_tasks %}
 stack: bench
 target: {kind: local, resourceGroup: rg-bench, location: westeurope}
 vars:
@@ -54,7 +37,13 @@ batchAccounts:
     name: babench01
     pools:
 {%- for i in range(vars.pools) %}
-      pool{{ '%04d' % i }}: {{ presets.pool(i, 4 + i % 97) }}
+      pool{{ '%04d' % i }}:
+        vmSize: Standard_D2s_v3
+        deploymentConfiguration: {{ images.ubuntu_2204() }}
+        scaleSettings: {{ autoscale.pending_tasks(max_low_priority=4 + i % 97, slots_per_node=2) }}
+        taskSlotsPerNode: 2
+        startTask: {{ start_tasks.apt_install(["ffmpeg"]) }}
+        metadata: {team: media, index: "{{ i }}"}
 {%- endfor %}
 """
 
@@ -87,8 +76,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / ".git").mkdir()  # the templates/ folder is looked for up to a repository root
-        (root / "templates").mkdir()
-        (root / "templates" / "pools.j2").write_text(MACROS, encoding="utf-8")
+        shutil.copytree(Path(__file__).resolve().parents[1] / "templates", root / "templates")
         (root / "stacks").mkdir()
         templated = root / "stacks" / "templated.yaml"
         templated.write_text(STACK, encoding="utf-8")
