@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-DEPLOY = [sys.executable, "-m", "deployer"]
+from processes import DEPLOY, peak_mib, timed  # bench/processes.py (the script's folder)
 
 STACK = """\
 {% import 'images.j2' as images %}
@@ -46,26 +43,6 @@ batchAccounts:
         metadata: {team: media, index: "{{ i }}"}
 {%- endfor %}
 """
-
-
-def timed(args: list[str], runs: int) -> tuple[float, float, int]:
-    samples, code = [], 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(args, capture_output=True, text=True)
-        samples.append(time.perf_counter() - start)
-        code = proc.returncode
-        if code != 0:
-            sys.stderr.write(proc.stdout[-2000:] + proc.stderr[-2000:])
-    return min(samples), statistics.median(samples), code
-
-
-def peak_mib(args: list[str]) -> float:
-    """Max RSS of one run (children's rusage: a fresh process each time, so the max is this one's)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    subprocess.run(args, capture_output=True)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(after, before) / 1024
 
 
 def main() -> None:

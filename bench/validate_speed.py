@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-DEPLOY = [sys.executable, "-m", "deployer"]
+from processes import DEPLOY, timed  # bench/processes.py (the script's folder)
 
 POOL = """\
       pool{i:04d}:
@@ -65,19 +63,6 @@ batchAccounts:
     pools:
 """
     return head + "".join(POOL.format(i=i, cap=4 + i % 97) for i in range(pools))  # formulas differ
-
-
-def timed(args: list[str], runs: int) -> tuple[float, float, int]:
-    samples = []
-    code = 0
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(args, capture_output=True, text=True)
-        samples.append(time.perf_counter() - start)
-        code = proc.returncode
-        if code not in (0,):
-            sys.stderr.write(proc.stdout + proc.stderr)
-    return min(samples), statistics.median(samples), code
 
 
 def azure_modules_imported(stack: Path) -> list[str]:
