@@ -155,3 +155,16 @@ def test_a_missing_secret_stops_before_anything_is_applied(
         assert list(clients.batch_mgmt.batch_account.list()) == []
     finally:
         clients.close()
+
+
+def test_destroy_needs_no_secret(workspace: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Tearing down a throwaway environment must not need its secrets (a pipeline may not have them)."""
+    outputs: dict[str, str] = {}
+    assert run(capsys, outputs, "apply", "stack.yaml", "--auto-approve")[0] == 0
+    for name in ENV_SECRETS:
+        monkeypatch.delenv(name)
+    for name in FILE_SECRETS:
+        Path(name).unlink()
+    code, text = run(capsys, outputs, "destroy", "stack.yaml", "--auto-approve", "--allow-data-loss")
+    assert code == 0 and "Destroy complete" in text, text
