@@ -735,17 +735,24 @@ def _check_can_create(
     _check_quota(store, account, now)
 
 
-def _active_count(store: Store, account: Doc, now: float) -> int:
-    jobs = sum(1 for d in list_jobs(store, account, now) if d.body["meta"]["state"] not in ("completed", "deleting"))
-    schedules = sum(
-        1 for d in list_schedules(store, account, now) if d.body["meta"]["state"] not in ("completed", "deleting")
-    )
-    return jobs + schedules
+_INACTIVE = ("completed", "deleting")
+
+
+def _active_count(store: Store, account: Doc, now: float, *, settled: bool) -> int:
+    """Jobs and schedules neither completed nor being deleted. Unsettled, states are counted as
+    stored (cheap: SQLite counts); settling only ever ends jobs and schedules, never revives
+    one, so the settled count can only be lower."""
+    if not settled:
+        return sum(store.count(c.kind, parent=account.key, field="$.meta.state", not_in=_INACTIVE)
+                   for c in (JOBS, SCHEDULES))
+    docs = [*list_jobs(store, account, now), *list_schedules(store, account, now)]
+    return sum(1 for d in docs if d.body["meta"]["state"] not in _INACTIVE)
 
 
 def _check_quota(store: Store, account: Doc, now: float) -> None:
     quota = int(account.body.get("quotas", {}).get("activeJobAndJobScheduleQuota", 100))
-    if _active_count(store, account, now) >= quota:
+    if (_active_count(store, account, now, settled=False) >= quota
+            and _active_count(store, account, now, settled=True) >= quota):
         raise errors.active_job_quota_reached(quota)
 
 

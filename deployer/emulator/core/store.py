@@ -181,6 +181,14 @@ class Store:
         rows = self._conn().execute(sql + " ORDER BY key", args).fetchall()
         return [self._doc(r) for r in rows]
 
+    def count(self, kind: str, *, parent: str, field: str, not_in: tuple[str, ...]) -> int:
+        """How many documents of a kind under `parent` have their JSON `field` (a path such as
+        `$.meta.state`) outside `not_in`: counted by SQLite, without decoding any document."""
+        marks = ", ".join("?" for _ in not_in) or "NULL"
+        sql = (f"SELECT COUNT(*) FROM docs WHERE kind = ? AND parent = ? "
+               f"AND coalesce(json_extract(body, ?), '') NOT IN ({marks})")
+        return int(self._conn().execute(sql, (kind, parent, field, *not_in)).fetchone()[0])
+
     def read_data(self, kind: str, key: str) -> bytes | None:
         row = self._conn().execute("SELECT data FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         return None if row is None or row[0] is None else bytes(row[0])

@@ -434,6 +434,25 @@ def test_active_job_and_schedule_quota(emulator: Any, monkeypatch: pytest.Monkey
     assert info.value.error.code == "JobWithSameIdExists"
 
 
+def test_a_job_that_completed_unseen_frees_its_quota_slot(emulator: Any, frozen_clock: Any,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quota is counted from stored states first (fast); a job stored as terminating whose
+    termination is due by now is completed, so it must not hold a slot."""
+    monkeypatch.setenv("DEPLOY_EMULATOR_BATCH_QUOTAS", "activeJobAndJobScheduleQuota=2")
+    batch = make_batch(emulator)
+    d = batch.data
+    d.create_job(new_job("one"))
+    d.create_job(new_job("two"))
+    # terminate without the SDK's poller, whose thread would read (and so settle) the job
+    raw(batch, "POST", "/jobs/one/terminate", json={"terminateReason": "Done"})
+    with pytest.raises(ResourceExistsError) as info:  # "one" is still terminating: still active
+        d.create_job(new_job("three"))
+    assert info.value.error.code == "ActiveJobAndScheduleQuotaReached"
+    frozen_clock.advance(5)  # due now, though nothing has read "one" since
+    d.create_job(new_job("three"))
+    assert d.get_job("one").state == "completed"
+
+
 # ==============================================================================================
 # tasks
 # ==============================================================================================
