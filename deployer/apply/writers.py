@@ -173,6 +173,9 @@ class Writers:
             apps.update(self.rg, account, resource.name, {"properties": {"defaultVersion": body["defaultVersion"]}})
 
     def _sync_versions(self, resource: DesiredResource, account: str) -> None:
+        """Upload every version that is missing, not active, or whose zip differs from the one the
+        deployer recorded (tag `deployer.sha256`); delete versions the stack no longer lists."""
+        from deployer.resources.application import CONTENT_TAG
         from deployer.resources.read import rest
 
         packages = self.clients.batch_mgmt.application_package
@@ -180,24 +183,36 @@ class Writers:
         live = {str(rest(p).get("name")): rest(p) for p in packages.list(self.rg, account, resource.name)}
         for version, spec in versions.items():
             found = live.get(str(version))
+            data = self._package_file(resource, str(version), spec or {})
+            digest = hashlib.sha256(data).hexdigest()
             if found is not None and str((found.get("properties") or {}).get("state", "")).casefold() == "active":
-                continue
-            self._upload_version(resource, account, str(version), spec or {})
+                recorded = (found.get("tags") or {}).get(CONTENT_TAG)
+                if recorded is None or recorded == digest:
+                    continue  # unchanged, or uploaded by someone else (the plan said it was not compared)
+                if resource.spec.get("allowUpdates") is False:
+                    raise ApplyError(
+                        f"{resource.address}: the zip of version {version} changed, but the application does not "
+                        "allow updates (allowUpdates: false): publish the new zip as a new version")
+            self._upload_version(resource, account, str(version), data, digest)
         for version in set(live) - {str(v) for v in versions}:
             packages.delete(self.rg, account, resource.name, version)
 
-    def _upload_version(self, resource: DesiredResource, account: str, version: str, spec: Mapping[str, Any]) -> None:
-        from azure.storage.blob import BlobClient
-
-        from deployer.resources.read import rest
-
-        packages = self.clients.batch_mgmt.application_package
-        created = rest(packages.create(self.rg, account, resource.name, version))
-        url = (created.get("properties") or {}).get("storageUrl") or created.get("storageUrl")
+    def _package_file(self, resource: DesiredResource, version: str, spec: Mapping[str, Any]) -> bytes:
         path = self.stack.base_dir / str(spec.get("file", ""))
         if not spec.get("file") or not Path(path).is_file():
             raise ApplyError(f"{resource.address}: version {version}: package file {spec.get('file')!r} not found")
-        data = Path(path).read_bytes()
+        return Path(path).read_bytes()
+
+    def _upload_version(self, resource: DesiredResource, account: str, version: str, data: bytes,
+                        digest: str) -> None:
+        from azure.storage.blob import BlobClient
+
+        from deployer.resources.application import CONTENT_TAG
+        from deployer.resources.read import rest
+
+        packages = self.clients.batch_mgmt.application_package
+        created = rest(packages.create(self.rg, account, resource.name, version, {"tags": {CONTENT_TAG: digest}}))
+        url = (created.get("properties") or {}).get("storageUrl") or created.get("storageUrl")
         options = dict(getattr(self.clients, "_blob_options", {}) or {})
         blob = BlobClient.from_blob_url(str(url), **options)
         blob.upload_blob(data, overwrite=True)
@@ -316,11 +331,17 @@ class Writers:
         self.clients.batch_mgmt.batch_account.update(self.rg, resource.name, body)
 
     def update_application(self, resource: DesiredResource, change: Change) -> None:
+        """allowUpdates first (it decides whether a changed zip may replace a version), then the
+        packages, then defaultVersion (which must name a version that exists by then)."""
         body, _ = self.body(resource)
         account = self.account_name(resource.address)
+        apps = self.clients.batch_mgmt.application
+        props = {k: v for k, v in body.items() if k in ("displayName", "allowUpdates")}
+        if props:
+            apps.update(self.rg, account, resource.name, {"properties": props})
         self._sync_versions(resource, account)
-        props = {k: v for k, v in body.items() if k in ("displayName", "allowUpdates", "defaultVersion")}
-        self.clients.batch_mgmt.application.update(self.rg, account, resource.name, {"properties": props})
+        if body.get("defaultVersion"):
+            apps.update(self.rg, account, resource.name, {"properties": {"defaultVersion": body["defaultVersion"]}})
 
     def update_pool(self, resource: DesiredResource, change: Change, etag: str | None = None,
                     extra: set[str] | None = None) -> None:

@@ -9,6 +9,7 @@ stack; values stay in memory and are only ever compared as fingerprints.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -103,6 +104,19 @@ class LiveContext:
             return None
         first = keys[0]
         return str(first["value"]) if isinstance(first, dict) else str(first.value)
+
+    def file_sha256(self, path: str) -> str | None:
+        key = "file:" + path  # cached with the keys, under a name no account can take
+        with self._lock:
+            if key in self._keys:
+                return self._keys[key]
+        try:
+            digest: str | None = hashlib.sha256((self.stack.base_dir / path).read_bytes()).hexdigest()
+        except OSError:
+            digest = None
+        with self._lock:
+            self._keys[key] = digest
+        return digest
 
     def secret(self, reference: str) -> str | None:
         """The value of a secret reference, or None when an env variable or file is missing

@@ -135,7 +135,7 @@ def _read_batch(pool: ThreadPoolExecutor, clients: Any, rg: str, live: LiveAccou
     def applications() -> None:
         live.applications = _by_name(_list(f"applications of {name}", lambda: mgmt.application.list(rg, name)))
         for app_name, app in live.applications.items():  # one list per application: its active versions
-            app.setdefault("_deployer", {})["versions"] = _active_versions(mgmt, rg, name, app_name)
+            app.setdefault("_deployer", {})["packages"] = _active_packages(mgmt, rg, name, app_name)
 
     endpoint = (live.account.get("properties") or {}).get("accountEndpoint")
     futures = [pool.submit(pools), pool.submit(applications)]
@@ -224,8 +224,11 @@ def _running_tasks(data: Any, job_id: str) -> int:
     return int(rest(counts).get("taskCounts", {}).get("running", 0))
 
 
-def _active_versions(mgmt: Any, rg: str, account: str, application: str) -> list[str]:
+def _active_packages(mgmt: Any, rg: str, account: str, application: str) -> dict[str, str | None]:
+    """Active versions -> the content hash the deployer recorded in the package's tags (or None)."""
+    from deployer.resources.application import CONTENT_TAG
+
     packages = _list(f"versions of application {application}",
                      lambda: mgmt.application_package.list(rg, account, application))
-    return [str(p.get("name")) for p in packages
-            if str((p.get("properties") or {}).get("state", "")).lower() == "active"]
+    return {str(p.get("name")): (p.get("tags") or {}).get(CONTENT_TAG) for p in packages
+            if str((p.get("properties") or {}).get("state", "")).lower() == "active"}

@@ -207,6 +207,10 @@ class DiffContext(Protocol):
     def secret(self, reference: str) -> str | None:
         """The value of a secret reference (`env:NAME`, `file:path`, `keyvault:vault/name`)."""
 
+    def file_sha256(self, path: str) -> str | None:
+        """The sha256 (hex) of a file named relative to the stack's folder (an application
+        package's zip); None when it cannot be read."""
+
 
 @dataclass(frozen=True)
 class StaticContext:
@@ -219,6 +223,7 @@ class StaticContext:
     endpoints: Mapping[str, str] = field(default_factory=dict)  # "storageAccounts.data:file" -> URL
     keys: Mapping[str, str] = field(default_factory=dict, repr=False)
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    files: Mapping[str, str] = field(default_factory=dict)  # relative path -> sha256 hex
 
     def resource_id(self, address: Address) -> str | None:
         return self.ids.get(str(address))
@@ -234,6 +239,9 @@ class StaticContext:
 
     def secret(self, reference: str) -> str | None:
         return self.secrets.get(reference)
+
+    def file_sha256(self, path: str) -> str | None:
+        return self.files.get(path)
 
 
 CanonicalDesired = Callable[[Mapping[str, Any], DiffContext, Address], dict[str, Any]]

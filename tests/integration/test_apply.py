@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -181,8 +182,10 @@ def test_a_missing_application_version_plans_an_update(stacks: Path, capsys: pyt
     (change,) = [c for c in json.loads(out)["changes"] if c["action"] != "no-op"]
     assert change["address"] == "batchAccounts.media.applications.ffmpeg"
     fields = {f["path"]: (f["before"], f["after"]) for f in change["fields"]}
-    assert fields["versions"] == (None, ["6.1"])  # Azure also drops the default version that pointed at it
-    assert set(fields) <= {"versions", "defaultVersion"}
+    before, after = fields["packages"]
+    assert before is None and after["6.1"]["version"] == "6.1"  # Azure also drops the default version
+    assert after["6.1"]["content"].startswith("sha256:")
+    assert set(fields) <= {"packages", "defaultVersion"}
     code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
     assert code == 0, out + err
     code, out, err = run(capsys, "plan", path, "--target", "local", "--detailed-exitcode")
@@ -234,3 +237,30 @@ def test_saved_plan_is_stale_when_the_rendered_stack_changes(templated: Path, ca
     monkeypatch.setenv("QUICKSTART_SIZE", "Standard_D4s_v3")  # same file, different rendering
     code, out, err = run(capsys, "apply", str(saved), "--auto-approve")
     assert code == 1 and "stale plan" in err and "changed since the plan was made" in err, out + err
+
+
+@pytest.mark.parametrize("allow_updates", [True, False])
+def test_a_changed_zip_under_the_same_version(stacks: Path, capsys: pytest.CaptureFixture[str],
+                                              allow_updates: bool) -> None:
+    """The deployer records each uploaded zip's sha256 on its package: a zip changed under the
+    same version plans an update, which re-uploads it, or is refused when updates are not allowed."""
+    path = stacks / "media-transcode.yaml"
+    text = path.read_text()
+    assert "allowUpdates: false" in text
+    path.write_text(text.replace("allowUpdates: false", f"allowUpdates: {str(allow_updates).lower()}"))
+    code, out, err = run(capsys, "apply", str(path), "--auto-approve")
+    assert code == 0, out + err
+    package = stacks / "apps" / "ffmpeg-6.1.zip"
+    with zipfile.ZipFile(package, "a") as archive:
+        archive.writestr("CHANGELOG", "rebuilt with libx265\n")
+    code, out, err = run(capsys, "plan", str(path), "--format", "json", "--detailed-exitcode")
+    assert code == 2, out + err
+    (change,) = [c for c in json.loads(out)["changes"] if c["action"] != "no-op"]
+    assert [f["path"] for f in change["fields"]] == ['packages["6.1"].content']
+    code, out, err = run(capsys, "apply", str(path), "--auto-approve")
+    if allow_updates:
+        assert code == 0, out + err
+        code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
+        assert code == 0 and "No changes" in out, out + err
+    else:
+        assert code == 1 and "publish the new zip as a new version" in out + err, out + err

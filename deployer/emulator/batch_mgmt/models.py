@@ -1349,10 +1349,13 @@ def package_container(app_name: str, account_key_: str) -> str:
     return f"app-{slug[:20]}-{digest}"[:63].rstrip("-")
 
 
-def create_package(store: Store, account: Doc, app_name: str, version: str) -> tuple[Doc, bool]:
-    """PUT (ApplicationPackage_Create): a Pending package with a blob to upload to; (doc, created?)."""
+def create_package(store: Store, account: Doc, app_name: str, version: str,
+                   payload: Any = None) -> tuple[Doc, bool]:
+    """PUT (ApplicationPackage_Create): a Pending package with a blob to upload to; (doc, created?).
+    Again on an existing version: a fresh upload URL (and the tags sent, if any)."""
     if not _VERSION_NAME.match(version):
         raise errors.invalid_application_name(version, "version")
+    tags = _tags(payload.get("tags")) if _is_dict(payload) and "tags" in payload else None
     _require_auto_storage(account)
     now = clock.now()
     with store.transaction():
@@ -1362,6 +1365,8 @@ def create_package(store: Store, account: Doc, app_name: str, version: str) -> t
         if current is not None:
             body = copy.deepcopy(current.body)
             body["urlIssuedAt"] = now
+            if tags is not None:
+                body["tags"] = tags
             return store.put(KIND_PACKAGE, key, body, parent=app.key), False
         blob = f"{app.body['name'].lower()}-{version.lower()}-{uuid.uuid4()}"
         body = {
@@ -1375,6 +1380,8 @@ def create_package(store: Store, account: Doc, app_name: str, version: str) -> t
             "blob": blob,
             "urlIssuedAt": now,
         }
+        if tags is not None:
+            body["tags"] = tags
         return store.put(KIND_PACKAGE, key, body, parent=app.key), True
 
 
@@ -1432,7 +1439,10 @@ def render_package(doc: Doc, storage_url: str | None) -> dict[str, Any]:
         props["storageUrlExpiry"] = clock.iso(b["urlIssuedAt"] + PACKAGE_URL_LIFETIME)
     if b.get("lastActivationTime") is not None:
         props["lastActivationTime"] = clock.iso(b["lastActivationTime"])
-    return {"id": b["id"], "name": b["name"], "type": PACKAGE_TYPE, "etag": etags.weak(doc.etag), "properties": props}
+    out = {"id": b["id"], "name": b["name"], "type": PACKAGE_TYPE, "etag": etags.weak(doc.etag), "properties": props}
+    if b.get("tags") is not None:
+        out["tags"] = b["tags"]
+    return out
 
 
 def _core_quota_error(code: str, what: str, quota_code: str, quota: int, requested: int) -> dict[str, Any]:

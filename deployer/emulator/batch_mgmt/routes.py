@@ -247,7 +247,7 @@ def _package_json(req: Request, pkg: Any) -> dict[str, Any]:
 
 def put_package(req: Request, sub: str, rg: str, account: str, app: str, version: str) -> Response:
     acct = models.require_account(req.store, sub, rg, account)
-    doc, _created = models.create_package(req.store, acct, app, version)
+    doc, _created = models.create_package(req.store, acct, app, version, req.json())
     links.ensure_container(req.store, doc.body["storageAccountId"], doc.body["container"])
     return Response.json(_package_json(req, doc))
 

@@ -530,6 +530,19 @@ def test_subnet_must_exist(env):
 # -- applications -----------------------------------------------------------------------------------
 
 
+def test_package_tags_are_kept_and_replaced_by_a_new_create(env):
+    """The deployer records a package's content hash in its tags (ApplicationPackage has tags)."""
+    apps, packages = env.bm.application, env.bm.application_package
+    apps.create(RG, env.account, "tool", {"properties": {}})
+    created = packages.create(RG, env.account, "tool", "1.0", {"tags": {"deployer.sha256": "aa"}})
+    assert created.tags == {"deployer.sha256": "aa"}
+    assert packages.get(RG, env.account, "tool", "1.0").tags == {"deployer.sha256": "aa"}
+    packages.create(RG, env.account, "tool", "1.0")  # no tags sent: kept
+    assert [p.tags for p in packages.list(RG, env.account, "tool")] == [{"deployer.sha256": "aa"}]
+    packages.create(RG, env.account, "tool", "1.0", {"tags": {"deployer.sha256": "bb"}})
+    assert packages.get(RG, env.account, "tool", "1.0").tags == {"deployer.sha256": "bb"}
+
+
 def test_applications_and_packages(env):
     apps, packages = env.bm.application, env.bm.application_package
     app = apps.create(RG, env.account, "ffmpeg", {"properties": {"displayName": "FFmpeg"}})

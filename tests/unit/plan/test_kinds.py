@@ -234,17 +234,42 @@ def test_batch_account_rules(changes: dict[str, Any], live_changes: dict[str, An
 # --- applications -------------------------------------------------------------------------------------
 
 APP = {"displayName": "FFmpeg", "allowUpdates": False, "defaultVersion": "6.1", "versions": {"6.1": {"file": "a.zip"}}}
+ZIP_A, ZIP_B = "a" * 64, "b" * 64
+FILES = StaticContext(location="westeurope", files={"a.zip": ZIP_A, "b.zip": ZIP_B})
 LIVE_APP = {"name": "ffmpeg", "properties": {"displayName": "FFmpeg", "allowUpdates": False, "defaultVersion": "6.1"},
-            "_deployer": {"versions": ["6.1"]}}
+            "_deployer": {"packages": {"6.1": ZIP_A}}}
 
 
-def test_application_rules() -> None:
-    assert run(application.RULES, APP, LIVE_APP).action == Action.NO_OP
-    unread = {k: v for k, v in LIVE_APP.items() if k != "_deployer"}
-    assert run(application.RULES, APP, unread).action == Action.NO_OP
-    newer = merged(APP, {"versions": {"7.0": {"file": "b.zip"}}, "defaultVersion": "7.0"})
-    change = run(application.RULES, newer, LIVE_APP)
-    assert (change.action, paths(change)) == (Action.UPDATE, {"versions", "defaultVersion"})
+@pytest.mark.parametrize(("spec_changes", "live_packages", "action", "expected"), [
+    ({}, {"6.1": ZIP_A}, Action.NO_OP, set()),
+    ({}, None, Action.NO_OP, set()),  # packages not read: not compared
+    ({"versions": {"7.0": {"file": "b.zip"}}, "defaultVersion": "7.0"}, {"6.1": ZIP_A}, Action.UPDATE,
+     {'packages["7.0"]', "defaultVersion"}),
+    ({}, {"6.1": ZIP_A, "6.0": ZIP_B}, Action.UPDATE, {'packages["6.0"]'}),  # a version the stack dropped
+    ({}, {"6.1": None, "6.0": None}, Action.UPDATE, {'packages["6.0"]'}),  # dropped, even without a hash
+    ({}, {"6.1": ZIP_B}, Action.UPDATE, {'packages["6.1"].content'}),  # the zip changed, same version
+    ({}, {"6.1": None}, Action.NO_OP, set()),  # uploaded by someone else: content not compared
+    ({}, {}, Action.UPDATE, {"packages"}),  # the only version is gone
+], ids=["same", "unread", "new version", "dropped version", "dropped unrecorded", "zip changed", "unrecorded",
+        "version gone"])
+def test_application_rules(spec_changes: dict[str, Any], live_packages: dict[str, Any] | None, action: Action,
+                           expected: set[str]) -> None:
+    live = {k: v for k, v in LIVE_APP.items() if k != "_deployer"}
+    if live_packages is not None:
+        live["_deployer"] = {"packages": live_packages}
+    change = run(application.RULES, merged(APP, spec_changes), live, FILES)
+    assert (change.action, paths(change)) == (action, expected)
+
+
+def test_a_changed_zip_shows_both_hashes() -> None:
+    change = run(application.RULES, APP, merged(LIVE_APP, {"_deployer": {"packages": {"6.1": ZIP_B}}}), FILES)
+    [field] = change.fields
+    assert (field.before, field.after) == ("sha256:" + "b" * 16, "sha256:" + "a" * 16)
+
+
+def test_a_package_without_a_recorded_hash_says_it_was_not_compared() -> None:
+    change = run(application.RULES, APP, {**LIVE_APP, "_deployer": {"packages": {"6.1": None}}}, FILES)
+    assert change.action == Action.NO_OP and "not compared" in change.warnings[0]
 
 
 # --- storage accounts ---------------------------------------------------------------------------------

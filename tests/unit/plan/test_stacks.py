@@ -32,7 +32,7 @@ SCHEMA_DEFS = {
     Kind.JOB: ("job", {"protect"}),
     Kind.JOB_SCHEDULE: ("jobSchedule", {"protect"}),
     Kind.BATCH_ACCOUNT: ("batchAccount", {"name", "protect", "applications", "pools", "jobs", "jobSchedules"}),
-    Kind.APPLICATION: ("application", set()),
+    Kind.APPLICATION: ("application", {"versions"}),  # compared as `packages` (version and zip content)
     Kind.STORAGE_ACCOUNT: ("storageAccount", {"name", "protect", "containers", "fileShares"}),
     Kind.CONTAINER: ("blobContainer", {"name"}),
     Kind.FILE_SHARE: ("fileShare", set()),
@@ -181,8 +181,9 @@ def simulate_apply(resource: DesiredResource, context: StaticContext) -> dict[st
         names = {"quotaGiB": "shareQuota", "protocol": "enabledProtocols"}
         rest = {"name": resource.name, "properties": {names.get(k, k): v for k, v in body.items()}}
     elif kind == Kind.APPLICATION:
-        versions = body.pop("versions", [])
-        rest = {"name": resource.name, "properties": body, "_deployer": {"versions": versions}}
+        packages = body.pop("packages", {})
+        recorded = {version: None for version in packages}  # contents not compared: no files here
+        rest = {"name": resource.name, "properties": body, "_deployer": {"packages": recorded}}
     else:  # Batch accounts and containers: ARM top level, properties below
         top = {k: body.pop(k) for k in ("location", "identity", "tags") if k in body}
         rest = {"name": resource.name, **top, "properties": body}
