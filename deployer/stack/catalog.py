@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from importlib.resources import files
 from typing import Any
 
@@ -44,6 +45,25 @@ def _images() -> dict[tuple[str, str], list[tuple[tuple[str, ...], tuple[str, ..
             )
         )
     return table
+
+
+@functools.cache
+def vm_size_names() -> tuple[str, ...]:
+    """Every VM size in the table, as Azure spells it (`Standard_D2s_v3`, `Standard_NC24ads_A100_v4`)."""
+    return tuple(_azure_spelling(key) for key in _load("vm_sizes.json")["sizes"])
+
+
+def _azure_spelling(size: str) -> str:
+    """`standard_nc24ads_a100_v4` -> `Standard_NC24ads_A100_v4`: the family letters upper case, the
+    feature letters after the vCPU count lower case, GPU models (`a100`) upper case."""
+    tier, _, rest = size.partition("_")
+    parts = rest.split("_") if rest else []
+    if parts:
+        family = re.match(r"^([a-z]+)(\d+)(.*)$", parts[0])
+        if family:
+            parts[0] = family.group(1).upper() + family.group(2) + family.group(3)
+        parts[1:] = [p.upper() if re.fullmatch(r"[a-uw-z]\d+", p) else p for p in parts[1:]]  # not v2
+    return "_".join([tier.capitalize(), *parts])
 
 
 def vcpus(vm_size: str) -> int | None:

@@ -30,8 +30,9 @@ before any statement assigns it is a warning unless its name is a near miss of a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
+
+from deployer.stack.suggest import closest
 
 __all__ = ["FormulaIssue", "canonical_formula", "check_formula"]
 
@@ -481,7 +482,7 @@ class _Parser:
     def check_call(self, name: _Token, count: int, table: dict[str, _Arity], what: str) -> None:
         spec = table.get(name.text)
         if spec is None:
-            suggestion = _closest(name.text, table, short=True)
+            suggestion = closest(name.text, table, short=True)
             if suggestion:
                 message = f"unknown {what} '{name.text}' — did you mean '{suggestion}'?"
             else:
@@ -504,7 +505,7 @@ class _Parser:
         if member.text in METHODS:
             self.source.issue(member.start, f"'{member.text}' is a method: call it as {member.text}(…)")
             return
-        suggestion = _closest(member.text, TIMESTAMP_MEMBERS + tuple(METHODS), short=True)
+        suggestion = closest(member.text, TIMESTAMP_MEMBERS + tuple(METHODS), short=True)
         if suggestion:
             hint = f" — did you mean '{suggestion}'?"
         else:
@@ -535,7 +536,7 @@ class _Parser:
                 f"{', '.join(SETTABLE_VARIABLES)} — give your own variable another name",
             )
             return
-        settable = _closest(name, SETTABLE_VARIABLES + tuple(LEGACY_ALIASES))
+        settable = closest(name, SETTABLE_VARIABLES + tuple(LEGACY_ALIASES))
         if settable:
             settable = LEGACY_ALIASES.get(settable, settable)
             self.source.issue(
@@ -558,7 +559,7 @@ class _Parser:
         elif name in TIME_INTERVALS:
             self.source.issue(target.start, f"'{name}' is a time interval constant, not a variable")
         else:
-            service = _closest("$" + name, SETTABLE_VARIABLES + tuple(LEGACY_ALIASES))
+            service = closest("$" + name, SETTABLE_VARIABLES + tuple(LEGACY_ALIASES))
             if service:
                 service = LEGACY_ALIASES.get(service, service)
                 self.source.issue(
@@ -591,7 +592,7 @@ class _Parser:
             return
         self.reported.add(name)
         if token.kind == _VAR:
-            service = _closest(name, SERVICE_VARIABLES)
+            service = closest(name, SERVICE_VARIABLES)
             if service:
                 self.source.issue(
                     token.start, f"unknown service-defined variable {name} — did you mean {service}?"
@@ -599,20 +600,20 @@ class _Parser:
                 return
         else:
             if name.lower().startswith("timeinterval_"):
-                suggestion = _closest(name, TIME_INTERVALS)
+                suggestion = closest(name, TIME_INTERVALS)
                 if suggestion:
                     hint = f" — did you mean {suggestion}?"
                 else:
                     hint = f"; use one of {', '.join(TIME_INTERVALS)}"
                 self.source.issue(token.start, f"unknown time interval '{name}'{hint}")
                 return
-            service = _closest("$" + name, SERVICE_VARIABLES)
+            service = closest("$" + name, SERVICE_VARIABLES)
             if service:
                 self.source.issue(
                     token.start, f"service-defined variables start with '$' — did you mean {service}?"
                 )
                 return
-            option = _closest(name, DEALLOCATION_OPTIONS)
+            option = closest(name, DEALLOCATION_OPTIONS)
             if option:
                 self.source.issue(
                     token.start, f"unknown node deallocation option '{name}' — did you mean {option}?"
@@ -627,37 +628,6 @@ class _Parser:
 
 def _count(n: int) -> str:
     return f"{n} argument" if n == 1 else f"{n} arguments"
-
-
-def _closest(name: str, candidates: Iterable[str], *, short: bool = False) -> str | None:
-    """The candidate `name` most likely misspells: same letters ignoring case, or an edit distance
-    of at most 2 (1 for names of up to 5 characters when `short`)."""
-    lowered = name.lower()
-    for candidate in candidates:
-        if candidate.lower() == lowered:
-            return candidate
-    limit = 1 if short and len(name) <= 5 else 2
-    best, best_distance = None, limit + 1
-    for candidate in candidates:
-        distance = _distance(lowered, candidate.lower(), best_distance)
-        if distance < best_distance:
-            best, best_distance = candidate, distance
-    return best
-
-
-def _distance(a: str, b: str, cutoff: int) -> int:
-    """Levenshtein distance, or `cutoff` as soon as it is certain to be at least that."""
-    if abs(len(a) - len(b)) >= cutoff:
-        return cutoff
-    previous = list(range(len(b) + 1))
-    for i, char_a in enumerate(a, 1):
-        current = [i]
-        for j, char_b in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
-        if min(current) >= cutoff:
-            return cutoff
-        previous = current
-    return previous[-1]
 
 
 # --- public API -------------------------------------------------------------------------------------

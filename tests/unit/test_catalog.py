@@ -133,3 +133,27 @@ def test_tables_are_read_once():
         catalog.vcpus("Standard_D4s_v3")
         catalog.expected_node_agents("canonical", "ubuntu-24_04-lts", "server")
     assert catalog._load.cache_info().currsize == before == 2
+
+
+@pytest.mark.parametrize("spelled", [
+    "Standard_D2s_v3", "Standard_DS15_v2", "Standard_NC24ads_A100_v4", "Standard_NC4as_T4_v3",
+    "Standard_HB120-32rs_v3", "Standard_E64is_v3", "Standard_M128ms", "Standard_F16", "Standard_A8m_v2",
+])
+def test_vm_size_names_are_spelled_as_azure_does(spelled):
+    assert spelled in catalog.vm_size_names()
+
+
+@pytest.mark.parametrize(("vm_size", "warning"), [
+    ("Standard_D2s_v33", "unknown VM size 'Standard_D2s_v33'; did you mean 'Standard_D2s_v3'?"),
+    ("Standard_F8sv2", "unknown VM size 'Standard_F8sv2'; did you mean 'Standard_F8s_v2'?"),
+    ("Standard_Nope_v9", None),  # nothing like it: unverified, not wrong — no message
+    ("Standard_D2s_v3", None),
+    ("standard_d2s_v3", None),  # case does not matter
+])
+def test_a_vm_size_one_or_two_letters_off_is_a_warning(tmp_path, vm_size, warning):
+    from tests.unit.stacks import BASE, mutate, validate_text
+
+    found = validate_text(tmp_path, mutate("vmSize: Standard_D2s_v3", f"vmSize: {vm_size}"))
+    messages = [(d.severity, d.message, d.line) for d in found]
+    line = next(i for i, text in enumerate(BASE.splitlines(), 1) if "vmSize:" in text)
+    assert messages == ([("warning", warning, line)] if warning else [])

@@ -1,7 +1,8 @@
 """Pool settings Azure would reject at create time, caught while the stack is still a file.
 
 Checks that need a table (VM sizes, images) use the shipped catalogs and stay silent for
-sizes and images they do not know: an unknown size is not an error, only an unverified one.
+sizes and images they do not know: an unknown size is not an error, only an unverified one
+(a warning when it is one or two letters away from a known size).
 """
 
 from __future__ import annotations
@@ -9,14 +10,28 @@ from __future__ import annotations
 from deployer.stack import catalog
 from deployer.stack.checks.view import Node, StackView, sub
 from deployer.stack.formula import check_formula
+from deployer.stack.suggest import closest
 
 
 def check(view: StackView) -> None:
     for _account, pool in view.pools():
+        _vm_size(view, pool)
         _autoscale_formula(view, pool)
         _task_slots(view, pool)
         _node_agent(view, pool)
         _mount_paths(view, pool)
+
+
+def _vm_size(view: StackView, pool: Node) -> None:
+    """A size missing from the table is only unverified (Azure adds sizes), unless it is one or
+    two letters away from a known size: then it is most likely a typo, and a warning says which."""
+    size = pool.value.get("vmSize")
+    if not isinstance(size, str) or catalog.vcpus(size) is not None:
+        return
+    suggestion = closest(size, catalog.vm_size_names())
+    if suggestion is not None:
+        view.error((*pool.path, "vmSize"), f"unknown VM size {size!r}; did you mean {suggestion!r}?",
+                   severity="warning")
 
 
 def _autoscale_formula(view: StackView, pool: Node) -> None:
