@@ -34,7 +34,10 @@ from dataclasses import dataclass
 
 from deployer.stack.suggest import closest
 
-__all__ = ["FormulaIssue", "canonical_formula", "check_formula"]
+__all__ = [
+    "Binary", "Call", "Conditional", "Expression", "FormulaIssue", "Member", "Method", "Name", "Number", "Statement",
+    "Text", "Unary", "canonical_formula", "check_formula", "parse_formula",
+]
 
 
 @dataclass(frozen=True)
@@ -262,15 +265,73 @@ class _SyntaxError(Exception):
     """Abandon the current statement; the issue (if any) is already recorded."""
 
 
+# --- the parse tree (what the emulator evaluates: deployer.emulator.batch_mgmt.formula) ---------------
+
+
 @dataclass(frozen=True, slots=True)
-class _Value:
-    """What the checker needs to know about a parsed expression."""
-
-    kind: str  # "call" or "other"
-    name: str = ""  # the function called
+class Number:
+    value: float
 
 
-_OTHER = _Value("other")
+@dataclass(frozen=True, slots=True)
+class Text:
+    value: str  # without the quotes
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    name: str  # as written: `$PendingTasks`, `$mine`, `mine`, `taskcompletion`, `TimeInterval_Minute`
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    function: str
+    arguments: tuple[Expression, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    target: Expression
+    method: str  # GetSample, GetSamplePercent, ...
+    arguments: tuple[Expression, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    target: Expression
+    member: str  # a timestamp's hour, weekday, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    operator: str
+    operand: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    operator: str
+    left: Expression
+    right: Expression
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional:
+    condition: Expression
+    then: Expression
+    otherwise: Expression
+
+
+Expression = Number | Text | Name | Call | Method | Member | Unary | Binary | Conditional
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """`target = value;` (target None: a bare expression). `value` is None when the statement
+    does not parse: check_formula reports why."""
+
+    target: str | None
+    value: Expression | None
 
 
 class _Parser:
@@ -282,6 +343,7 @@ class _Parser:
         self.reported: set[str] = set()  # names already warned about, to say it once
         self.sets_target = False
         self.depth = 0  # nesting of expressions, bounded to keep clear of Python's recursion limit
+        self.statements: list[Statement] = []
 
     # token helpers
     def peek(self, ahead: int = 0) -> _Token:
@@ -320,9 +382,13 @@ class _Parser:
                     self.peek().start,
                     f"too many statements: Azure Batch accepts at most {MAX_STATEMENTS} in one formula",
                 )
+            start = self.pos
             try:
                 self.statement()
             except _SyntaxError:
+                first, second = self.tokens[start], self.tokens[start + 1]
+                assigns = first.kind in (_VAR, _NAME) and second.kind == _OP and second.text == "="
+                self.statements.append(Statement(first.text if assigns else None, None))
                 self.recover()
 
     def recover(self) -> None:
@@ -337,22 +403,25 @@ class _Parser:
             self.advance()
             self.advance()
             try:
-                self.expression()
+                value = self.expression()
             finally:
                 self.assign(first)
+            target: str | None = first.text
         else:
             value = self.expression()
+            target = None
             if self.at_op("="):
                 raise self.fail(
                     self.peek(), "the left side of '=' must be a variable such as $TargetDedicatedNodes"
                 )
-            if not (value.kind == "call" and value.name == "stop"):
+            if not (isinstance(value, Call) and value.function == "stop"):
                 self.source.issue(
                     first.start,
                     "this statement computes a value but does not use it; assign it to a variable",
                     "warning",
                 )
         self.end_of_statement()
+        self.statements.append(Statement(target, value))
 
     def end_of_statement(self) -> None:
         token = self.peek()
@@ -374,7 +443,7 @@ class _Parser:
         raise self.unexpected(token, "an operator or ';'")
 
     # expressions
-    def expression(self) -> _Value:
+    def expression(self) -> Expression:
         if self.depth >= _MAX_DEPTH:
             raise self.fail(self.peek(), f"the expression nests more than {_MAX_DEPTH} levels deep")
         self.depth += 1
@@ -383,16 +452,15 @@ class _Parser:
             if not self.at_op("?"):
                 return condition
             self.advance()
-            self.expression()
+            then = self.expression()
             if not self.at_op(":"):
                 raise self.unexpected(self.peek(), "':' to complete the '… ? … : …' expression")
             self.advance()
-            self.expression()
-            return _OTHER
+            return Conditional(condition, then, self.expression())
         finally:
             self.depth -= 1
 
-    def binary(self, min_precedence: int) -> _Value:
+    def binary(self, min_precedence: int) -> Expression:
         left = self.unary()
         while True:
             token = self.peek()
@@ -404,18 +472,18 @@ class _Parser:
             if precedence is None or precedence < min_precedence:
                 return left
             self.advance()
-            self.binary(precedence + 1)
-            left = _OTHER
+            left = Binary(token.text, left, self.binary(precedence + 1))
 
-    def unary(self) -> _Value:
-        operators = 0
+    def unary(self) -> Expression:
+        operators = []
         while self.at_op(*_UNARY):
-            self.advance()
-            operators += 1
+            operators.append(self.advance().text)
         value = self.postfix()
-        return _OTHER if operators else value
+        for operator in reversed(operators):
+            value = Unary(operator, value)
+        return value
 
-    def postfix(self) -> _Value:
+    def postfix(self) -> Expression:
         value = self.primary()
         while self.at_op("."):
             self.advance()
@@ -424,57 +492,60 @@ class _Parser:
                 raise self.unexpected(member, "a method such as GetSample or a member such as hour after '.'")
             self.advance()
             if self.at_op("("):
-                count = self.arguments()
-                self.check_call(member, count, METHODS, "method")
+                arguments = self.arguments()
+                self.check_call(member, len(arguments), METHODS, "method")
+                value = Method(value, member.text, arguments)
             else:
                 self.check_member(member)
-            value = _OTHER
+                value = Member(value, member.text)
         if self.at_op("("):
             raise self.fail(self.peek(), "unexpected '(' — only functions and methods can be called")
         return value
 
-    def primary(self) -> _Value:
+    def primary(self) -> Expression:
         token = self.peek()
-        if token.kind in (_NUM, _STR):
+        if token.kind == _NUM:
             self.advance()
-            return _OTHER
+            return Number(float(token.text))
+        if token.kind == _STR:
+            self.advance()
+            return Text(token.text.strip('"\''))
         if token.kind == _VAR:
             self.advance()
             self.read(token)
-            return _OTHER
+            return Name(token.text)
         if token.kind == _NAME:
             self.advance()
             if self.at_op("("):
-                count = self.arguments()
-                self.check_call(token, count, FUNCTIONS, "function")
-                return _Value("call", token.text)
+                arguments = self.arguments()
+                self.check_call(token, len(arguments), FUNCTIONS, "function")
+                return Call(token.text, arguments)
             self.read(token)
-            return _OTHER
+            return Name(token.text)
         if self.at_op("("):
             opening = self.advance()
-            self.expression()
+            value = self.expression()
             if not self.at_op(")"):
                 line, column = self.source.position(opening.start)
                 raise self.unexpected(self.peek(), f"')' to close the '(' at line {line}, column {column}")
             self.advance()
-            return _OTHER
+            return value
         raise self.unexpected(token, "an expression")
 
-    def arguments(self) -> int:
+    def arguments(self) -> tuple[Expression, ...]:
         opening = self.advance()  # "("
         if self.at_op(")"):
             self.advance()
-            return 0
-        count = 0
+            return ()
+        found: list[Expression] = []
         while True:
-            self.expression()
-            count += 1
+            found.append(self.expression())
             if self.at_op(","):
                 self.advance()
                 continue
             if self.at_op(")"):
                 self.advance()
-                return count
+                return tuple(found)
             line, column = self.source.position(opening.start)
             raise self.unexpected(self.peek(), f"',' or ')' to close the '(' at line {line}, column {column}")
 
@@ -656,6 +727,14 @@ def check_formula(text: str) -> list[FormulaIssue]:
             "warning",
         )
     return sorted(source.issues, key=lambda issue: (issue.line, issue.column))
+
+
+def parse_formula(text: str) -> tuple[Statement, ...]:
+    """The formula's statements as parse trees, for evaluating it (the emulator's autoscale). A
+    statement that does not parse has `value` None; check_formula says what is wrong with it."""
+    parser = _Parser(_Source(text))
+    parser.formula()
+    return tuple(parser.statements)
 
 
 _NO_SPACE_BEFORE = {")", ",", ";"}
