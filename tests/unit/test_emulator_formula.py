@@ -39,3 +39,32 @@ def test_results_list_known_values_in_assignment_order() -> None:
     result = evaluate("$b = 2; $a = 1; $TargetDedicatedNodes = $a + $b; $unknown = $PendingTasks.GetSample(1);")
     assert result.results == ("$TargetDedicatedNodes=3;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;"
                               "$b=2;$a=1")
+
+
+PENDING = """$samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 15);
+$tasks = $samples < 70 ? max(0, $PendingTasks.GetSample(1)) : max($PendingTasks.GetSample(1),
+    avg($PendingTasks.GetSample(TimeInterval_Minute * 15)));
+$TargetLowPriorityNodes = min(20, ceil($tasks / 2));
+$NodeDeallocationOption = taskcompletion;"""
+WORKDAY = """$now = time();
+$on = $now.weekday >= 1 && $now.weekday <= 5 && $now.hour >= 8 && $now.hour < 18;
+$TargetDedicatedNodes = $on ? 10 : 1;"""
+MONDAY_9 = 1_700_470_800.0  # 2023-11-20 09:00:00 UTC, a Monday
+SUNDAY_9 = MONDAY_9 - 86_400.0
+
+
+@pytest.mark.parametrize(("formula", "metrics", "now", "nodes"), [
+    (PENDING, {"$PendingTasks": 7}, None, (0, 4)),
+    (PENDING, {"$PendingTasks": 500}, None, (0, 20)),
+    (PENDING, {}, None, (0, 0)),  # no metrics: unknown, 0 nodes
+    ("$TargetDedicatedNodes = len($ActiveTasks.GetSample(TimeInterval_Hour)) + $CurrentDedicatedNodes;",
+     {"$ActiveTasks": 3, "$CurrentDedicatedNodes": 2}, None, (3, 0)),
+    ("$TargetDedicatedNodes = $CPUPercent.GetSample(1) > 50 ? 4 : 1;", {"$PendingTasks": 1}, None, (0, 0)),
+    (WORKDAY, {}, MONDAY_9, (10, 0)),
+    (WORKDAY, {}, SUNDAY_9, (1, 0)),
+    (WORKDAY, {}, MONDAY_9 + 9 * 3600, (1, 0)),  # 18:00
+    (WORKDAY, {}, None, (0, 0)),  # no clock: time() unknown
+])
+def test_evaluate_with_what_the_service_knows(formula, metrics, now, nodes) -> None:
+    result = evaluate(formula, metrics, now)
+    assert (result.dedicated, result.low_priority) == nodes

@@ -772,6 +772,7 @@ def evaluate_auto_scale(req: Request, account: Doc, pool_id: str) -> Response:
     formula = body.get("autoScaleFormula") if isinstance(body, dict) else None
     if not formula:
         raise errors.missing_property("autoScaleFormula")
-    _pool(req, account, pool_id)
-    result = evaluate(str(formula))
+    pool = _pool(req, account, pool_id)
+    now = clock.now()
+    result = evaluate(str(formula), mgmt.node_metrics(pool, now), now)
     return _json({"timestamp": clock.iso(), "results": result.results})

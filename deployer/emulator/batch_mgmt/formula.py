@@ -8,9 +8,12 @@ The formula is parsed by the stack validator's parser (deployer.stack.formula.pa
 grammar for both), and its statements are evaluated in order over *constants*: numbers, user
 variables (`$x` or `x`) and service variables that earlier statements set to constants, `+ - * /`,
 unary `-` and `!`, comparisons, `&& ||`, `?:`, and the functions min, max, avg, sum, abs, ceil,
-floor, round, sqrt, pow (min/max/avg/sum also over several arguments). Anything that needs the
-service's metrics — `$PendingTasks.GetSample(...)`, `$CPUPercent`, `TimeInterval_Minute`, `time()` —
-is unknown, and so is every expression that uses it. The last assignment to `$TargetDedicatedNodes`
+floor, round, sqrt, pow (min/max/avg/sum also over several arguments). What the emulator
+knows of the service is passed in: `metrics` (service variables such as `$CurrentDedicatedNodes`
+or `$PendingTasks`: the emulator keeps no history, so `$PendingTasks.GetSample(…)` is a vector of
+that one value and `GetSamplePercent(…)` is 100) and `now` (for `time()`, UTC; Sunday is weekday
+0). Without them — and for anything else, such as `$CPUPercent` — a value is unknown, and so is
+every expression that uses it. The last assignment to `$TargetDedicatedNodes`
 (legacy `$TargetDedicated`) / `$TargetLowPriorityNodes` (`$TargetLowPriority`) decides; an unknown
 or missing value gives 0 nodes. Fractions are rounded down, negatives give 0. Evaluating never
 raises: a statement that does not parse leaves its variable unknown, so a formula the emulator
@@ -20,10 +23,23 @@ cannot use still creates its pool (with 0 nodes).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from deployer.stack.formula import Binary, Call, Conditional, Expression, Name, Number, Unary, parse_formula
+from deployer.stack.formula import (
+    Binary,
+    Call,
+    Conditional,
+    Expression,
+    Member,
+    Method,
+    Name,
+    Number,
+    Unary,
+    parse_formula,
+)
 
 __all__ = ["FormulaResult", "evaluate"]
 
@@ -43,6 +59,17 @@ _DEALLOCATION = {
     "retaineddata": "RetainedData",
 }
 MAX_NODES = 10_000
+
+#: Keys of what the service knows in the evaluation environment (no formula variable can be named so).
+_METRIC_PREFIX = "\0metric:"
+_NOW = "\0now"
+#: TimeInterval_* constants, in seconds.
+_INTERVALS = {
+    "timeinterval_zero": 0.0, "timeinterval_100ns": 1e-7, "timeinterval_microsecond": 1e-6,
+    "timeinterval_millisecond": 1e-3, "timeinterval_second": 1.0, "timeinterval_minute": 60.0,
+    "timeinterval_hour": 3600.0, "timeinterval_day": 86400.0, "timeinterval_week": 604800.0,
+    "timeinterval_year": 31536000.0,
+}
 
 @dataclass
 class FormulaResult:
@@ -82,8 +109,15 @@ def _value(node: Expression, env: dict[str, Any]) -> Any:
         key = _ALIASES.get(node.name.lower(), node.name)
         if key in env:
             return env[key]
-        return node.name.lower() if node.name.lower() in _DEALLOCATION else UNKNOWN
+        lowered = node.name.lower()
+        if lowered in _DEALLOCATION:
+            return lowered
+        if lowered in _INTERVALS:
+            return _INTERVALS[lowered]
+        return env.get(_METRIC_PREFIX + lowered, UNKNOWN)
     if isinstance(node, Call):
+        if node.function == "time" and not node.arguments:
+            return env.get(_NOW, UNKNOWN)
         return _call(node.function.lower(), [_value(a, env) for a in node.arguments])
     if isinstance(node, Unary):
         operand = _value(node.operand, env)
@@ -97,7 +131,44 @@ def _value(node: Expression, env: dict[str, Any]) -> Any:
         if not _num(condition):
             return UNKNOWN
         return _value(node.then if condition else node.otherwise, env)
-    return UNKNOWN  # strings; sample methods and timestamp members need metrics
+    if isinstance(node, Method):
+        return _method(node, env)
+    if isinstance(node, Member):
+        stamp = _value(node.target, env)
+        return float(getattr(stamp, node.member)) if isinstance(stamp, _Timestamp) else UNKNOWN
+    return UNKNOWN  # strings
+
+
+@dataclass(frozen=True)
+class _Timestamp:
+    """What `time()` returns: its members are read as numbers (`time().hour`)."""
+
+    year: int
+    month: int
+    day: int
+    weekday: int  # Sunday 0 … Saturday 6
+    hour: int
+    minute: int
+    second: int
+
+    @classmethod
+    def at(cls, seconds: float) -> _Timestamp:
+        t = datetime.fromtimestamp(seconds, UTC)
+        return cls(t.year, t.month, t.day, t.isoweekday() % 7, t.hour, t.minute, t.second)
+
+
+def _method(node: Method, env: dict[str, Any]) -> Any:
+    """Sample methods of a service metric: one sample, the current value, whatever the window."""
+    if not isinstance(node.target, Name):
+        return UNKNOWN
+    current = env.get(_METRIC_PREFIX + node.target.name.lower(), UNKNOWN)
+    if not _num(current):
+        return UNKNOWN
+    if node.method == "GetSample":
+        return (current,)
+    if node.method == "GetSamplePercent":
+        return 100.0
+    return UNKNOWN
 
 
 def _num(*values: Any) -> bool:
@@ -126,6 +197,12 @@ def _apply(op: str, a: Any, b: Any) -> Any:
 
 
 def _call(name: str, args: list[Any]) -> Any:
+    if any(isinstance(a, tuple) for a in args):  # a vector: the list functions take its values
+        if name not in ("min", "max", "avg", "sum", "len"):
+            return UNKNOWN
+        args = [v for a in args for v in (a if isinstance(a, tuple) else (a,))]
+        if name == "len":
+            return float(len(args))
     if not args or not _num(*args):
         return UNKNOWN
     try:
@@ -162,9 +239,13 @@ def _nodes(value: Any) -> int:
     return int(max(0, min(MAX_NODES, math.floor(value))))
 
 
-def evaluate(formula: str) -> FormulaResult:
-    """Evaluate what can be known of a formula (see the module docstring); never raises."""
-    env: dict[str, Any] = {}
+def evaluate(formula: str, metrics: Mapping[str, float] | None = None, now: float | None = None) -> FormulaResult:
+    """Evaluate what can be known of a formula (see the module docstring); never raises.
+    `metrics`: service variables by name (`{"$PendingTasks": 7, "$CurrentDedicatedNodes": 2}`);
+    `now`: the evaluation time (epoch seconds) for `time()`."""
+    env: dict[str, Any] = {_METRIC_PREFIX + k.lower(): float(v) for k, v in (metrics or {}).items()}
+    if now is not None:
+        env[_NOW] = _Timestamp.at(now)
     for statement in parse_formula(formula or ""):
         if statement.target is None:
             continue
@@ -178,7 +259,8 @@ def evaluate(formula: str) -> FormulaResult:
             env[name] = value
     dealloc = env.get("$NodeDeallocationOption")
     deallocation = _DEALLOCATION.get(str(dealloc).lower(), "Requeue") if isinstance(dealloc, str) else "Requeue"
-    known = {k: v for k, v in env.items() if _num(v) or k == "$NodeDeallocationOption"}
+    known = {k: v for k, v in env.items()
+             if not k.startswith("\0") and (_num(v) or k == "$NodeDeallocationOption")}
     return FormulaResult(
         dedicated=_nodes(env.get("$TargetDedicatedNodes", UNKNOWN)),
         low_priority=_nodes(env.get("$TargetLowPriorityNodes", UNKNOWN)),

@@ -771,12 +771,22 @@ def _committed(doc: Doc, now: float) -> tuple[int, int]:
     return (st.current_dedicated, st.current_low_priority)
 
 
-def _desired(props: dict[str, Any], now: float) -> tuple[int, int, str, str, dict[str, Any] | None]:
-    """(dedicated, lowPriority, resizeTimeout, nodeDeallocationOption, autoScale record) the settings ask for."""
+def node_metrics(doc: Doc | None, now: float) -> dict[str, float]:
+    """What an autoscale formula may read of a pool's nodes now (`$CurrentDedicatedNodes`, …).
+    Task metrics ($PendingTasks, …) are not known to the management service here: unknown."""
+    st = pool_state(doc, now) if doc is not None else None
+    dedicated, low = (st.current_dedicated, st.current_low_priority) if st is not None else (0, 0)
+    return {"$CurrentDedicatedNodes": dedicated, "$CurrentLowPriorityNodes": low}
+
+
+def _desired(props: dict[str, Any], now: float,
+             metrics: dict[str, float]) -> tuple[int, int, str, str, dict[str, Any] | None]:
+    """(dedicated, lowPriority, resizeTimeout, nodeDeallocationOption, autoScale record) the settings
+    ask for now (an autoscale formula is evaluated with the time and the pool's node counts)."""
     scale = props["scaleSettings"]
     if "autoScale" in scale:
         auto = scale["autoScale"]
-        result = evaluate(auto["formula"])
+        result = evaluate(auto["formula"], metrics, now)
         record = {
             "evaluatedAt": now,
             "interval": parse_duration(auto.get("evaluationInterval")) or 900.0,
@@ -809,7 +819,7 @@ def _plan_resize(
     counts it can reach are fixed now, against the account's core quotas (vCPUs of the vmSize
     times nodes, summed over the account's pools).
     """
-    ded, low, timeout, dealloc, auto = _desired(props, now)
+    ded, low, timeout, dealloc, auto = _desired(props, now, node_metrics(old, now))
     old_resize = old.body["meta"].get("resize") if old else None
     if old is not None:
         st = pool_state(old, now)

@@ -652,3 +652,26 @@ def test_location_operations(env):
     assert free.name_available is True
     bad = locations.check_name_availability(LOCATION, {"name": "Bad-Name", "type": "Microsoft.Batch/batchAccounts"})
     assert (bad.name_available, bad.reason) == (False, "Invalid")
+
+
+WORKDAY = ("$now = time(); $on = $now.weekday >= 1 && $now.weekday <= 5 && $now.hour >= 8 && $now.hour < 18;"
+           "$TargetDedicatedNodes = $on ? 3 : 1 + $CurrentDedicatedNodes;")
+
+
+@pytest.mark.parametrize(("at", "dedicated"), [
+    (1_700_470_800.0, 3),  # Monday 2023-11-20 09:00 UTC: working hours
+    (1_700_470_800.0 - 86_400.0, 1),  # Sunday 09:00 UTC
+])
+def test_autoscale_reads_the_emulator_clock_and_the_pool_nodes(env, frozen_clock, at, dedicated):
+    """time() is the emulator's clock (UTC, Sunday = weekday 0); $CurrentDedicatedNodes the pool's
+    nodes when the formula is evaluated (0 for a new pool). Also through the data plane's evaluate."""
+    frozen_clock.freeze(at)
+    body = pool_body(scaleSettings={"autoScale": {"formula": WORKDAY}})
+    p = env.pool.create(RG, env.account, "timed", body).properties
+    assert p.auto_scale_run.results.startswith(f"$TargetDedicatedNodes={dedicated};")
+    frozen_clock.advance(3600)  # the resize has finished: the pool has `dedicated` nodes now
+    account = env.bm.batch_account.get(RG, env.account)
+    data = env.emulator.clients.batch_data(account.account_endpoint)
+    run = data.evaluate_pool_auto_scale("timed", {"autoScaleFormula": WORKDAY})
+    expected = 3 if dedicated == 3 else 1 + dedicated  # off hours: 1 + the nodes the pool has
+    assert run.results.startswith(f"$TargetDedicatedNodes={expected};")
