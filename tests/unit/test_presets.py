@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -164,17 +165,14 @@ def formula_of(repo: Path, call: str) -> str:
 
 
 def run_with(formula: str, **metrics: float) -> tuple[int, int, str]:
-    """Evaluate with the metrics the emulator cannot know given as constants: `pending=7` makes every
-    `$PendingTasks` sample 7 (and sample percentages 100), `weekday`/`hour` fix `time()`."""
-    names = {"pending": "PendingTasks", "active": "ActiveTasks", "running": "RunningTasks"}
-    for key, name in names.items():
-        formula = re.sub(rf"\${name}\.GetSamplePercent\([^;]*?\)\)?", "100", formula)
-        formula = re.sub(rf"\${name}\.GetSample\((?:[^()]|\([^()]*\))*\)", str(metrics.get(key, 0)), formula)
-    formula = formula.replace("$now = time();", "")
-    formula = formula.replace("$now.weekday", str(metrics.get("weekday", 1))).replace("$now.hour",
-                                                                                      str(metrics.get("hour", 12)))
-    assert "GetSample" not in formula and "time()" not in formula, formula
-    result = evaluate(formula)
+    """Evaluate as the emulator does, given task counts (`pending=7`, `active`, `running`; 0 when
+    not given) and a time (`weekday`: Sunday 0, `hour`, UTC)."""
+    names = {"pending": "$PendingTasks", "active": "$ActiveTasks", "running": "$RunningTasks"}
+    known = {name: metrics.get(key, 0) for key, name in names.items()}
+    weekday, hour = int(metrics.get("weekday", 1)), int(metrics.get("hour", 12))
+    sunday = datetime(2023, 11, 19, tzinfo=UTC)  # a Sunday
+    now = (sunday + timedelta(days=weekday, hours=hour)).timestamp()
+    result = evaluate(formula, known, now)
     return result.dedicated, result.low_priority, result.deallocation
 
 
