@@ -425,7 +425,7 @@ def test_small_products_still_work(repo):
 
 
 def test_a_template_that_loops_too_long_is_stopped(repo, monkeypatch):
-    monkeypatch.setattr(template, "MAX_RENDER_SECONDS", 1)
+    monkeypatch.setattr(template.limits, "MAX_RENDER_SECONDS", 1)
     found = errors(repo, "stack: demo\n{% for i in range(100000) %}{% for j in range(100000) %}"
                          "{% endfor %}{% endfor %}\n")
     assert len(found) == 1 and "rendering took over 1 s" in found[0], found
