@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import resource
 import statistics
 import subprocess
@@ -30,3 +31,11 @@ def peak_mib(args: list[str]) -> float:
     subprocess.run(args, capture_output=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(after, before) / 1024
+
+
+def size_and_runs(doc: str | None) -> argparse.Namespace:
+    """`--pools N --runs N`, the options of the speed benchmarks (`doc`: the script's docstring)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pools", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=5)
+    return parser.parse_args()

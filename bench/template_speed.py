@@ -11,7 +11,6 @@ peak memory (max RSS) of one validate run of each. Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from processes import DEPLOY, peak_mib, timed  # bench/processes.py (the script's folder)
+from processes import DEPLOY, peak_mib, size_and_runs, timed  # bench/processes.py (the script's folder)
 
 STACK = """\
 {% import 'images.j2' as images %}
@@ -46,10 +45,7 @@ batchAccounts:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pools", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5)
-    options = parser.parse_args()
+    options = size_and_runs(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / ".git").mkdir()  # the templates/ folder is looked for up to a repository root

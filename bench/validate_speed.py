@@ -8,14 +8,13 @@ step would run it) and whether any Azure SDK module was imported. Usage:
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from processes import DEPLOY, timed  # bench/processes.py (the script's folder)
+from processes import DEPLOY, size_and_runs, timed  # bench/processes.py (the script's folder)
 
 POOL = """\
       pool{i:04d}:
@@ -77,10 +76,7 @@ def azure_modules_imported(stack: Path) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pools", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=5)
-    options = parser.parse_args()
+    options = size_and_runs(__doc__)
     with tempfile.TemporaryDirectory() as tmp:
         stack = Path(tmp) / "bench.yaml"
         stack.write_text(generate(options.pools), encoding="utf-8")
