@@ -114,7 +114,6 @@ def narrow(plan: Plan, stack: Stack, only: Sequence[str]) -> Plan:
     return replace(plan, changes=changes)
 
 
-
 def saved_plan_text(run: PlanRun, stack_file: Path) -> str:
     """A saved plan: the plan's JSON plus what apply needs to use it — the --var-file/--var
     values the stack was rendered with (variables, unlike secret references, are not secret),
