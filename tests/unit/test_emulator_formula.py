@@ -68,3 +68,14 @@ SUNDAY_9 = MONDAY_9 - 86_400.0
 def test_evaluate_with_what_the_service_knows(formula, metrics, now, nodes) -> None:
     result = evaluate(formula, metrics, now)
     assert (result.dedicated, result.low_priority) == nodes
+
+
+@pytest.mark.parametrize(("formula", "nodes"), [
+    ("$TargetDedicatedNodes = max($PendingTasks.GetSample(1) / 2);", 3),  # 7 / 2 = 3.5 -> 3
+    ("$TargetDedicatedNodes = sum($PendingTasks.GetSample(1) * 2 + 1);", 15),
+    ("$TargetDedicatedNodes = max(0, $ActiveTasks.GetSample(1) - $RunningTasks.GetSample(1));", 4),
+    ("$TargetDedicatedNodes = $PendingTasks.GetSample(1) > 2;", 0),  # comparing a vector: unknown
+])
+def test_sample_vectors_take_arithmetic_item_by_item(formula: str, nodes: int) -> None:
+    metrics = {"$PendingTasks": 7, "$ActiveTasks": 5, "$RunningTasks": 1}
+    assert evaluate(formula, metrics).dedicated == nodes

@@ -1155,6 +1155,22 @@ def task_counts(tasks: list[Doc]) -> dict[str, Any]:
     return {"taskCounts": counts, "taskSlotCounts": slots}
 
 
+def pool_task_metrics(store: Store, account: Doc, pool_name: str, now: float | None = None) -> dict[str, float]:
+    """The task metrics an autoscale formula reads for a pool, now: the tasks of the jobs that
+    run on it, by state ($PendingTasks = $ActiveTasks + $RunningTasks)."""
+    now = clock.now() if now is None else now
+    totals = {"active": 0, "running": 0, "succeeded": 0, "failed": 0}
+    for job in list_jobs(store, account, now):
+        if str((job.body.get("poolInfo") or {}).get("poolId", "")).lower() != pool_name.lower():
+            continue
+        counts = task_counts(list_tasks(store, account, job.body["id"], now)[1])["taskCounts"]
+        for state in totals:
+            totals[state] += counts[state]
+    return {"$ActiveTasks": totals["active"], "$RunningTasks": totals["running"],
+            "$PendingTasks": totals["active"] + totals["running"], "$SucceededTasks": totals["succeeded"],
+            "$FailedTasks": totals["failed"]}
+
+
 def task_url(base_url: str, account: Doc, job_id: str, task_id: str) -> str:
     return f"{job_url(base_url, account, job_id)}/tasks/{task_id}"
 

@@ -774,5 +774,5 @@ def evaluate_auto_scale(req: Request, account: Doc, pool_id: str) -> Response:
         raise errors.missing_property("autoScaleFormula")
     pool = _pool(req, account, pool_id)
     now = clock.now()
-    result = evaluate(str(formula), mgmt.node_metrics(pool, now), now)
+    result = evaluate(str(formula), mgmt.pool_metrics(req.store, account, pools.pool_id(pool), pool, now), now)
     return _json({"timestamp": clock.iso(), "results": result.results})

@@ -176,6 +176,13 @@ def _num(*values: Any) -> bool:
 
 
 def _apply(op: str, a: Any, b: Any) -> Any:
+    if op in "+-*/" and (isinstance(a, tuple) or isinstance(b, tuple)):  # a sample vector: item by item
+        left = a if isinstance(a, tuple) else (a,) * len(b)
+        right = b if isinstance(b, tuple) else (b,) * len(left)
+        if len(left) != len(right):
+            return UNKNOWN
+        items = tuple(_apply(op, x, y) for x, y in zip(left, right, strict=True))
+        return UNKNOWN if any(i is UNKNOWN for i in items) else items
     if not _num(a, b):
         return UNKNOWN
     try:

@@ -3,7 +3,8 @@
 - the auto-storage account (exists? its key, its containers): `deployer.emulator.storage.models`
   (`account_by_id`, `account_key`, `ensure_container`), imported when first needed;
 - the subnet of a pool's networkConfiguration: `deployer.emulator.network.models.find_subnet`;
-- whether a package blob was uploaded: `deployer.emulator.blob.models.get_blob` in the container.
+- whether a package blob was uploaded: `deployer.emulator.blob.models.get_blob` in the container;
+- the task counts of a pool's jobs, for autoscale formulas: `deployer.emulator.batch_data.models`.
 
 Package `storageUrl`s are service SAS URLs for one blob (sp=rcw, sr=b, signed with key1 of the
 auto-storage account, string-to-sign of version 2020-12-06 and later), on this emulator's host:
@@ -128,3 +129,10 @@ def package_blob(store: Store, storage_id: str, container: str, blob: str) -> Do
 def blob_exists(store: Store, storage_id: str, container: str, blob: str) -> bool:
     """Whether something was uploaded to the package's storageUrl."""
     return package_blob(store, storage_id, container, blob) is not None
+
+
+def pool_task_metrics(store: Store, account: Doc, pool_name: str, now: float) -> dict[str, float]:
+    """$ActiveTasks, $RunningTasks, $PendingTasks … of the jobs on a pool (the data plane's tasks)."""
+    from ..batch_data import models as data_models
+
+    return data_models.pool_task_metrics(store, account, pool_name, now)

@@ -60,7 +60,7 @@ from typing import Any, TypeGuard
 from ..core import Doc, Store, clock, ids
 from ..core.select import select as core_select
 from ..resources.models import list_in_scope, normalize_location, require_group, require_in_group
-from . import errors
+from . import errors, links
 from . import secrets as pool_secrets
 from .formula import evaluate
 
@@ -771,18 +771,18 @@ def _committed(doc: Doc, now: float) -> tuple[int, int]:
     return (st.current_dedicated, st.current_low_priority)
 
 
-def node_metrics(doc: Doc | None, now: float) -> dict[str, float]:
-    """What an autoscale formula may read of a pool's nodes now (`$CurrentDedicatedNodes`, …).
-    Task metrics ($PendingTasks, …) are not known to the management service here: unknown."""
+def pool_metrics(store: Store, account: Doc, name: str, doc: Doc | None, now: float) -> dict[str, float]:
+    """What an autoscale formula reads of a pool now: its node counts and its jobs' task counts."""
     st = pool_state(doc, now) if doc is not None else None
     dedicated, low = (st.current_dedicated, st.current_low_priority) if st is not None else (0, 0)
-    return {"$CurrentDedicatedNodes": dedicated, "$CurrentLowPriorityNodes": low}
+    return {"$CurrentDedicatedNodes": dedicated, "$CurrentLowPriorityNodes": low,
+            **links.pool_task_metrics(store, account, name, now)}
 
 
 def _desired(props: dict[str, Any], now: float,
              metrics: dict[str, float]) -> tuple[int, int, str, str, dict[str, Any] | None]:
     """(dedicated, lowPriority, resizeTimeout, nodeDeallocationOption, autoScale record) the settings
-    ask for now (an autoscale formula is evaluated with the time and the pool's node counts)."""
+    ask for now (an autoscale formula is evaluated with the time and `metrics`: pool_metrics)."""
     scale = props["scaleSettings"]
     if "autoScale" in scale:
         auto = scale["autoScale"]
@@ -819,7 +819,8 @@ def _plan_resize(
     counts it can reach are fixed now, against the account's core quotas (vCPUs of the vmSize
     times nodes, summed over the account's pools).
     """
-    ded, low, timeout, dealloc, auto = _desired(props, now, node_metrics(old, now))
+    name = pool_key_.rsplit("/", 1)[-1]  # the pool's name, lower case
+    ded, low, timeout, dealloc, auto = _desired(props, now, pool_metrics(store, account, name, old, now))
     old_resize = old.body["meta"].get("resize") if old else None
     if old is not None:
         st = pool_state(old, now)

@@ -453,6 +453,26 @@ def test_a_job_that_completed_unseen_frees_its_quota_slot(emulator: Any, frozen_
     assert d.get_job("one").state == "completed"
 
 
+QUEUE_FORMULA = "$TargetDedicatedNodes = min(5, max(0, $PendingTasks.GetSample(1)) + $ActiveTasks.GetSample(1) * 0);"
+
+
+def test_autoscale_reads_the_tasks_of_the_pools_jobs(emulator: Any, frozen_clock: Any) -> None:
+    """$PendingTasks (active + running tasks of the jobs on the pool) in the data plane's evaluate
+    and when autoscale is enabled; a job on another pool does not count."""
+    batch = make_batch(emulator, dedicated=1)
+    d = batch.data
+    d.create_job(new_job("queue"))
+    d.create_tasks("queue", tasks(3))
+    emulator.clients.batch_mgmt.pool.create(RG, ACCOUNT, "other", pool_body(0))
+    d.create_job(new_job("elsewhere", pool_id="other"))
+    d.create_tasks("elsewhere", tasks(7))
+    run = d.evaluate_pool_auto_scale(POOL, bm.BatchPoolEvaluateAutoScaleOptions(auto_scale_formula=QUEUE_FORMULA))
+    assert run.results.startswith("$TargetDedicatedNodes=3;"), run.results
+    d.enable_pool_auto_scale(POOL, bm.BatchPoolEnableAutoScaleOptions(auto_scale_formula=QUEUE_FORMULA))
+    pool = emulator.clients.batch_mgmt.pool.get(RG, ACCOUNT, POOL)
+    assert pool.auto_scale_run.results.startswith("$TargetDedicatedNodes=3;"), pool.auto_scale_run.results
+
+
 # ==============================================================================================
 # tasks
 # ==============================================================================================
