@@ -780,13 +780,13 @@ def pool_metrics(store: Store, account: Doc, name: str, doc: Doc | None, now: fl
 
 
 def _desired(props: dict[str, Any], now: float,
-             metrics: dict[str, float]) -> tuple[int, int, str, str, dict[str, Any] | None]:
+             metrics: Callable[[], dict[str, float]]) -> tuple[int, int, str, str, dict[str, Any] | None]:
     """(dedicated, lowPriority, resizeTimeout, nodeDeallocationOption, autoScale record) the settings
-    ask for now (an autoscale formula is evaluated with the time and `metrics`: pool_metrics)."""
+    ask for now (an autoscale formula is evaluated with the time and `metrics()`, read only then)."""
     scale = props["scaleSettings"]
     if "autoScale" in scale:
         auto = scale["autoScale"]
-        result = evaluate(auto["formula"], metrics, now)
+        result = evaluate(auto["formula"], metrics(), now)
         record = {
             "evaluatedAt": now,
             "interval": parse_duration(auto.get("evaluationInterval")) or 900.0,
@@ -820,7 +820,7 @@ def _plan_resize(
     times nodes, summed over the account's pools).
     """
     name = pool_key_.rsplit("/", 1)[-1]  # the pool's name, lower case
-    ded, low, timeout, dealloc, auto = _desired(props, now, pool_metrics(store, account, name, old, now))
+    ded, low, timeout, dealloc, auto = _desired(props, now, lambda: pool_metrics(store, account, name, old, now))
     old_resize = old.body["meta"].get("resize") if old else None
     if old is not None:
         st = pool_state(old, now)
