@@ -113,9 +113,11 @@ AUTOSCALE = [
     "autoscale.active_and_running_tasks(max_low_priority=10, include_running=false, deallocation='terminate')",
     "autoscale.workday(dedicated=10, off_low_priority=2)",
     "autoscale.workday(low_priority=5, start_hour=6, end_hour=22, deallocation='retaineddata')",
+    "autoscale.workday(dedicated=3, start_hour=16, end_hour=2, interval=15)",
     "autoscale.weekend(low_priority=50)",
     "autoscale.queue_depth(30)",
-    "autoscale.queue_depth(12, min_nodes=2, tasks_per_node=4, node_type='dedicated', deallocation='requeue')",
+    "autoscale.queue_depth(12, min_nodes=2, tasks_per_node=4, node_type='dedicated', deallocation='requeue', "
+    "lookback_minutes=30, required_percent=90, interval='PT1H30M')",
 ]
 
 
@@ -125,7 +127,7 @@ def test_autoscale_presets_validate_and_run_in_the_emulator(repo: Path, call: st
     auto = pool(repo, "scaleSettings", call)["scaleSettings"]["autoScale"]
     result = evaluate(auto["formula"])  # metrics are unknown to the emulator: a pool of 0 nodes
     assert (result.dedicated, result.low_priority) == (0, 0)
-    assert re.fullmatch(r"PT\d+M", auto["evaluationInterval"])
+    assert re.fullmatch(r"PT(\d+H)?(\d+M)?", auto["evaluationInterval"])
 
 
 START_TASKS = [
@@ -190,6 +192,14 @@ def run_with(formula: str, **metrics: float) -> tuple[int, int, str]:
     ("autoscale.workday(dedicated=10, off_low_priority=2)", {"weekday": 6, "hour": 9}, (0, 2)),
     ("autoscale.weekend(low_priority=50, off_dedicated=1)", {"weekday": 0}, (0, 50)),
     ("autoscale.weekend(low_priority=50, off_dedicated=1)", {"weekday": 5}, (1, 0)),
+    # a range across midnight UTC (8:00-18:00 Pacific): the hours after midnight belong to the day before
+    ("autoscale.workday(dedicated=3, start_hour=16, end_hour=2)", {"weekday": 5, "hour": 20}, (3, 0)),
+    ("autoscale.workday(dedicated=3, start_hour=16, end_hour=2)", {"weekday": 6, "hour": 1}, (3, 0)),
+    ("autoscale.workday(dedicated=3, start_hour=16, end_hour=2)", {"weekday": 6, "hour": 16}, (0, 0)),
+    ("autoscale.workday(dedicated=3, start_hour=16, end_hour=2)", {"weekday": 1, "hour": 1}, (0, 0)),
+    ("autoscale.workday(dedicated=3, start_hour=16, end_hour=2)", {"weekday": 2, "hour": 1}, (3, 0)),
+    ("autoscale.workday(dedicated=3, start_hour=16, end_hour=2)", {"weekday": 2, "hour": 12}, (0, 0)),
+    ("autoscale.workday(low_priority=4, start_hour=0, end_hour=24)", {"weekday": 4, "hour": 23}, (0, 4)),
     ("autoscale.queue_depth(30, tasks_per_node=4)", {"active": 41, "running": 8}, (0, 13)),
     ("autoscale.queue_depth(10)", {"active": 41}, (0, 10)),
     ("autoscale.queue_depth(10, min_nodes=2, node_type='dedicated')", {}, (2, 0)),
@@ -221,7 +231,17 @@ def test_deallocation_option(repo: Path, option: str, azure: str) -> None:
     ("scaleSettings", "autoscale.pending_tasks(max_low_priority=4, deallocation='later')",
      "deallocation is requeue, terminate, taskcompletion or retaineddata, not later"),
     ("scaleSettings", "autoscale.workday(dedicated=2, start_hour=25)",
-     "start_hour (UTC hour) is a whole number from 0"),
+     "start_hour (UTC hour) is a whole number from 0 to 23, not 25"),
+    ("scaleSettings", "autoscale.workday(dedicated=2, start_hour=9, end_hour=9)",
+     "start_hour and end_hour are both 9: working hours would be empty"),
+    ("scaleSettings", "autoscale.weekend()", "every node count is 0"),
+    ("scaleSettings", "autoscale.queue_depth(3, required_percent=101)",
+     "required_percent is a whole number from 0 to 100"),
+    ("scaleSettings", "autoscale.pending_tasks(max_low_priority=4, interval='PT1M')",
+     "interval is from PT5M to PT168H, such as \"PT15M\" or \"PT1H\" (or whole minutes: 15), not PT1M"),
+    ("scaleSettings", "autoscale.pending_tasks(max_low_priority=4, interval='5m')", "interval is from PT5M to PT168H"),
+    ("scaleSettings", "autoscale.weekend(low_priority=4, interval='PT169H')", "interval is from PT5M to PT168H"),
+    ("scaleSettings", "autoscale.workday(dedicated=4, interval='P1D')", "interval is from PT5M to PT168H"),
     ("scaleSettings", "autoscale.queue_depth(3, min_nodes=5)", "min_nodes (5) is above max_nodes (3)"),
     ("scaleSettings", "autoscale.queue_depth(3, node_type='spot')", 'node_type is "lowpriority" or "dedicated"'),
     ("scaleSettings", "autoscale.queue_depth()", "give max_nodes, the most nodes the pool may have"),
@@ -231,6 +251,11 @@ def test_deallocation_option(repo: Path, option: str, azure: str) -> None:
     ("startTask", "start_tasks.shell([\"echo 'x'\"])", "a command may not hold a single quote"),
     ("startTask", "start_tasks.shell('echo x')", "commands is a list of strings"),
     ("startTask", "start_tasks.apt_install(['jq'], environment=['A=1'])", "environment is a mapping of NAME: value"),
+    ("startTask", "start_tasks.apt_install(['jq'], retries='many')",
+     "retries (maxTaskRetryCount) is a whole number from 0 to 100, or -1 for no limit, not many"),
+    ("startTask", "start_tasks.shell(['true'], admin='yes')", "admin is true or false, not yes"),
+    ("startTask", "start_tasks.wait_for_mount('scratch', timeout_seconds='soon')",
+     "timeout_seconds is a whole number of seconds, at least 5, not soon"),
 ])
 def test_bad_parameters_point_at_the_call(repo: Path, field: str, call: str, message: str) -> None:
     text = stack_with(field, call)
@@ -239,6 +264,25 @@ def test_bad_parameters_point_at_the_call(repo: Path, field: str, call: str, mes
     assert len(found) == 1, found
     assert found[0].startswith(f"stacks/s.yaml:{line}:"), found
     assert message in found[0]
+
+
+@pytest.mark.parametrize(("interval", "iso"), [(15, "PT15M"), ("pt1h30m", "PT1H30M"), ("PT168H", "PT168H"),
+                                               ("PT5M", "PT5M")])
+def test_interval_forms(repo: Path, interval: object, iso: str) -> None:
+    call = f"autoscale.active_and_running_tasks(max_dedicated=1, interval={interval!r})"
+    assert check(repo, stack_with("scaleSettings", call)) == []
+    assert pool(repo, "scaleSettings", call)["scaleSettings"]["autoScale"]["evaluationInterval"] == iso
+
+
+def test_strings_from_the_command_line_are_accepted_for_every_kind_of_parameter(repo: Path) -> None:
+    """--var gives strings: "true", "3", "-1" work where true, 3 and -1 do."""
+    call = "start_tasks.shell(['true'], admin=vars.admin, wait=vars.wait, retries=vars.retries)"
+    path = repo / "stacks" / "s.yaml"
+    path.write_text(stack_with("startTask", call), encoding="utf-8")
+    stack = load_stack(path, "stacks/s.yaml", variables={"admin": "False", "wait": "true", "retries": "-1"})
+    task = next(r.spec for r in stack.of_kind(Kind.POOL))["startTask"]
+    assert (task["userIdentity"]["autoUser"]["elevationLevel"], task["waitForSuccess"], task["maxTaskRetryCount"]) == (
+        "NonAdmin", True, -1)
 
 
 def test_numbers_from_the_command_line_are_accepted(repo: Path) -> None:
@@ -282,7 +326,33 @@ def test_media_stack_dev_and_prod_from_one_file() -> None:
     assert media("prod") == {"resource group": "rg-media-prod", "storage": "stmediatranscodeprod",
                              "batch": "bamediatranscodeprod", "vm size": "Standard_F16s_v2", "slots": 4,
                              "caps": (4, 40), "share GiB": 2048}
-    assert media(None)["resource group"] == "rg-media-dev"  # the stack's own defaults: dev-like
+    assert media(None) == media("dev")  # the stack's own defaults are dev's: same resources, same sizes
+
+
+def examples() -> list[tuple[str, str]]:
+    """Every `Example: ...` of the templates' documentation, as (template, call)."""
+    found = []
+    for path in sorted((REPO / "templates").glob("*.j2")):
+        for call in re.findall(r"^\s*Example: (.+?)(?: -#\})?$", path.read_text(encoding="utf-8"), re.MULTILINE):
+            found.append((path.name, call))
+    return found
+
+
+FIELD = {"images.j2": ("deploymentConfiguration", "images"), "autoscale.j2": ("scaleSettings", "autoscale"),
+         "start_tasks.j2": ("startTask", "start_tasks")}
+
+
+@pytest.mark.parametrize(("template", "call"), examples())
+def test_documented_examples_work(repo: Path, template: str, call: str) -> None:
+    field, module = FIELD[template]
+    assert check(repo, stack_with(field, f"{module}.{call}")) == []
+
+
+def test_every_macro_has_a_documented_example() -> None:
+    documented = {(template, call.split("(")[0]) for template, call in examples()}
+    for path in sorted((REPO / "templates").glob("*.j2")):
+        for name in re.findall(r"\{%-?\s*macro\s+([a-z]\w*)\(", path.read_text()):
+            assert (path.name, name) in documented, f"{path.name}: {name} has no `Example:` in its documentation"
 
 
 def test_every_macro_of_every_template_is_covered() -> None:
