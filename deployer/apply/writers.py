@@ -13,7 +13,6 @@ one (pools, jobs, job schedules); pool creates send If-None-Match: *.
 from __future__ import annotations
 
 import copy
-import hashlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,7 +32,6 @@ from deployer.stack.model import Address, DesiredResource, Kind, Stack
 #: recorded on a job until its tasks are all added: matches no fingerprint, so a run killed in
 #: between plans the job's replacement instead of leaving it without its tasks
 PENDING = "pending"
-PACKAGE_FINGERPRINT = "deployer.fingerprint.package"
 
 
 class Writers:
@@ -183,8 +181,10 @@ class Writers:
         live = {str(rest(p).get("name")): rest(p) for p in packages.list(self.rg, account, resource.name)}
         for version, spec in versions.items():
             found = live.get(str(version))
-            data = self._package_file(resource, str(version), spec or {})
-            digest = hashlib.sha256(data).hexdigest()
+            path = self._package_file(resource, str(version), spec or {})
+            digest = self.context.file_sha256(str((spec or {})["file"]))  # hashed once, when planning
+            if digest is None:
+                raise ApplyError(f"{resource.address}: version {version}: cannot read package file {path}")
             if found is not None and str((found.get("properties") or {}).get("state", "")).casefold() == "active":
                 recorded = (found.get("tags") or {}).get(CONTENT_TAG)
                 if recorded is None or recorded == digest:
@@ -193,15 +193,15 @@ class Writers:
                     raise ApplyError(
                         f"{resource.address}: the zip of version {version} changed, but the application does not "
                         "allow updates (allowUpdates: false): publish the new zip as a new version")
-            self._upload_version(resource, account, str(version), data, digest)
+            self._upload_version(resource, account, str(version), path.read_bytes(), digest)
         for version in set(live) - {str(v) for v in versions}:
             packages.delete(self.rg, account, resource.name, version)
 
-    def _package_file(self, resource: DesiredResource, version: str, spec: Mapping[str, Any]) -> bytes:
+    def _package_file(self, resource: DesiredResource, version: str, spec: Mapping[str, Any]) -> Path:
         path = self.stack.base_dir / str(spec.get("file", ""))
-        if not spec.get("file") or not Path(path).is_file():
+        if not spec.get("file") or not path.is_file():
             raise ApplyError(f"{resource.address}: version {version}: package file {spec.get('file')!r} not found")
-        return Path(path).read_bytes()
+        return path
 
     def _upload_version(self, resource: DesiredResource, account: str, version: str, data: bytes,
                         digest: str) -> None:
@@ -497,8 +497,4 @@ def _reveal_all(value: Any, where: str) -> Any:
     return reveal(value, where)
 
 
-def file_fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-__all__ = ["PACKAGE_FINGERPRINT", "PENDING", "Writers", "fingerprint_key", "file_fingerprint", "thaw"]
+__all__ = ["PENDING", "Writers", "fingerprint_key", "thaw"]
