@@ -30,7 +30,7 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
             continue
         changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
     for address, kind, name, found in _owned_but_undeclared(stack, live):
-        changes.append(diff_resource(rules_for(kind), None, found, context, address=address, name=name))
+        changes.append(_moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name)))
     target = PlanTarget.from_target(stack.target)
     if target_kind:
         target = replace(target, kind=target_kind)
@@ -72,6 +72,13 @@ def _account_name(stack: Stack, resource: DesiredResource) -> str:
     return account.name if account is not None else ""
 
 
+def parent_name(stack: Stack, address: Address) -> str:
+    """The Azure name of the account a child address lives in: the declared account's name, or
+    (an account the stack no longer declares) the name its address was made from."""
+    account = stack.get(Address(address.parts[:2]))
+    return account.name if account is not None else address.parts[1]
+
+
 def _manageable(resource: DesiredResource, found: dict[str, Any], stack: Stack) -> bool:
     # A child of an account (INHERITED) follows the account, which is checked on its own.
     return ownership(resource.kind, found, stack.name) in (Ownership.OWNED, Ownership.INHERITED)
@@ -90,10 +97,21 @@ def _not_managed(resource: DesiredResource, found: dict[str, Any], stack: Stack)
 
 
 def _owned_but_undeclared(stack: Stack, live: LiveState) -> Iterator[tuple[Address, Kind, str, dict[str, Any]]]:
-    declared = {(r.kind, r.name.lower()) for r in stack.resources}
+    """Live resources the stack owns and no longer declares where they are.
+
+    Top-level resources are matched by kind and Azure name; every child (container, share,
+    application, pool, job, schedule) within its own parent account only, so a child the stack
+    now declares under another account (a move, or swapped account names) is deleted here and
+    created there."""
+    declared = {(r.kind, r.name.lower()) for r in stack.resources if len(r.address.parts) == 2}
+    children = {(_account_name(stack, r).lower(), r.kind, r.name.lower())
+                for r in stack.resources if len(r.address.parts) > 2}
 
     def gone(kind: Kind, name: str) -> bool:
         return (kind, name.lower()) not in declared
+
+    def gone_from(parent: str, kind: Kind, name: str) -> bool:
+        return (parent.lower(), kind, name.lower()) not in children
 
     for name, network in live.networks.items():
         if gone(Kind.NETWORK, name) and ownership(Kind.NETWORK, network, stack.name) is Ownership.OWNED:
@@ -106,10 +124,10 @@ def _owned_but_undeclared(stack: Stack, live: LiveState) -> Iterator[tuple[Addre
             yield account, Kind.STORAGE_ACCOUNT, name, storage.account
             continue  # deleting the account deletes what it holds
         for container, body in storage.containers.items():
-            if gone(Kind.CONTAINER, container):
+            if gone_from(name, Kind.CONTAINER, container):
                 yield account.child("containers", container), Kind.CONTAINER, container, body
         for share, body in storage.shares.items():
-            if gone(Kind.FILE_SHARE, share):
+            if gone_from(name, Kind.FILE_SHARE, share):
                 yield account.child("fileShares", share), Kind.FILE_SHARE, share, body
     for name, batch in live.batch.items():
         if ownership(Kind.BATCH_ACCOUNT, batch.account, stack.name) is not Ownership.OWNED:
@@ -119,14 +137,39 @@ def _owned_but_undeclared(stack: Stack, live: LiveState) -> Iterator[tuple[Addre
             yield account, Kind.BATCH_ACCOUNT, name, batch.account
             continue
         for app, body in batch.applications.items():
-            if gone(Kind.APPLICATION, app):
+            if gone_from(name, Kind.APPLICATION, app):
                 yield account.child("applications", app), Kind.APPLICATION, app, body
         for section, kind, items in (("pools", Kind.POOL, batch.pools), ("jobs", Kind.JOB, batch.jobs),
                                      ("jobSchedules", Kind.JOB_SCHEDULE, batch.schedules)):
             for key, body in items.items():
                 real = str(body.get("name") or body.get("id") or key)
-                if gone(kind, real) and ownership(kind, body, stack.name) is Ownership.OWNED:
+                if gone_from(name, kind, real) and ownership(kind, body, stack.name) is Ownership.OWNED:
                     yield account.child(section, real), kind, real, body
+
+
+def _moved(stack: Stack, change: Change) -> Change:
+    """A deleted child the stack now declares under another parent says so, loud: the reason names
+    where it went, and a warning says that it is deleted here, not moved (Azure has no move)."""
+    if len(change.address.parts) <= 2:
+        return change
+    parent = change.address.parts[:2]
+    elsewhere = [r for r in stack.resources if r.kind is change.kind and r.name.lower() == change.name.lower()
+                 and r.address.parts[0] == parent[0] and r.address.parts[:2] != parent]
+    if not elsewhere:
+        return change
+    holder = _ACCOUNT_TITLES.get(parent[0], "account")
+    account = parent_name(stack, change.address)
+    title = rules_for(change.kind).title
+    where = ", ".join(str(r.address) for r in elsewhere)
+    return replace(
+        change,
+        reason=f"{title} {change.name} is no longer in {holder} {account}: the stack now declares it in {where}",
+        warnings=(f"{title} {change.name} is deleted from {holder} {account} and created in {where}: "
+                  "Azure cannot move it, nothing it holds is carried over", *change.warnings),
+    )
+
+
+_ACCOUNT_TITLES = {"storageAccounts": "storage account", "batchAccounts": "Batch account"}
 
 
 def _logical(stack: Stack, section: str, azure_name: str) -> Address:
