@@ -172,6 +172,9 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
                     Kind.JOB, Kind.JOB_SCHEDULE, Kind.POOL, Kind.APPLICATION):
                 keep.add(change.address)
         selected = [c for c in selected if c.address in keep]
+    from deployer.plan.references import check_references
+
+    check_references(Plan(stack.name, PlanTarget.from_target(stack.target), tuple(selected)), stack, live)
     if not force:
         foreign = _foreign_content(stack, live, selected)
         if foreign:

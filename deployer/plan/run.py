@@ -38,6 +38,7 @@ def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
                only: Sequence[str] | None = None) -> PlanRun:
     """Plan a loaded stack through `clients`; `only` (addresses) narrows the plan to those
     resources and what they need."""
+    from deployer.plan.references import check_references
     from deployer.resources.context import LiveContext
     from deployer.resources.read import annotate_running_tasks, read_live
 
@@ -54,6 +55,7 @@ def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
         plan = make_plan(stack, live, context, target_override)
     if only:
         plan = narrow(plan, stack, only)
+    check_references(plan, stack, live)
     return PlanRun(stack, plan, stack.source_sha256, clients, live)
 
 
