@@ -71,6 +71,11 @@ LockTimeoutOption = Annotated[
 AutoApproveOption = Annotated[
     bool, typer.Option("--auto-approve", help="Do not ask for confirmation (needed when not on a terminal)."),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option("--force", help="Allow deleting accounts and networks that another stack file with the same "
+                 "`stack:` name declared (recorded when it applied them)."),
+]
 AllowDataLossOption = Annotated[
     bool,
     typer.Option("--allow-data-loss", help="Allow deleting or replacing storage accounts, file shares and "
@@ -156,15 +161,18 @@ def plan(
     only: OnlyOption = None,
     var_file: VarFileOption = None,
     var: VarOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Diff the stack against live state and show every change it would make."""
     from deployer.console import print_plan
+    from deployer.plan.identity import check_identity
     from deployer.plan.run import plan_stack, saved_plan_text
 
     override = target.value if target else None
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
     run = plan_stack(loaded, clients, override, only or None)
     print_plan(run.plan, output_format.value)
+    check_identity(run.plan, run.stack, run.live, force=force)
     if out is not None:
         try:
             out.write_text(saved_plan_text(run, stack), encoding="utf-8")
@@ -191,9 +199,11 @@ def apply(
     lock_timeout: LockTimeoutOption = 300.0,
     var_file: VarFileOption = None,
     var: VarOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Make the changes a plan shows (planning first, or from a saved plan)."""
     from deployer.apply.engine import check_guards, is_saved_plan, load_saved_plan
+    from deployer.plan.identity import check_identity
     from deployer.plan.run import plan_stack
 
     fmt = output_format.value
@@ -216,6 +226,7 @@ def apply(
         with _locked(saved_file.stack, clients, lock_timeout, fmt):
             saved = load_saved_plan(saved_file, override, clients)
             _print_run_plan(saved.plan, fmt)
+            check_identity(saved.plan, saved.run.stack, saved.run.live, force=force)
             check_guards(saved.plan, saved.run.stack, allow_data_loss=allow_data_loss)
             raise typer.Exit(_execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes))
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
@@ -224,6 +235,7 @@ def apply(
         _print_run_plan(run.plan, fmt)
         if run.plan.is_empty:
             raise typer.Exit(0)
+        check_identity(run.plan, run.stack, run.live, force=force)
         check_guards(run.plan, run.stack, allow_data_loss=allow_data_loss)
         _approve(auto_approve, "Apply these changes?")
         raise typer.Exit(_execute(run.plan, run, fmt, parallelism, wait_for_nodes))
@@ -236,7 +248,8 @@ def destroy(
     auto_approve: AutoApproveOption = False,
     only: OnlyOption = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Delete accounts even when they hold resources the stack does not own."),
+        bool, typer.Option("--force", help="Delete accounts even when they hold resources the stack does not own, "
+                           "or another stack file with the same `stack:` name declared them."),
     ] = False,
     allow_data_loss: AllowDataLossOption = False,
     parallelism: ParallelismOption = 10,

@@ -134,7 +134,8 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
     """Delete every resource the stack owns (declared or not), and nothing else.
 
     With `only`, the named resources and what depends on them (a pool's jobs). Without `force`,
-    an account about to be deleted that holds something the stack does not own is refused."""
+    an account about to be deleted that holds something the stack does not own, or that another
+    stack file with the same stack name declared (`deployer.plan.identity`), is refused."""
     from deployer.plan.diff import diff_resource
     from deployer.plan.planner import find_live, make_plan
     from deployer.resources import rules_for
@@ -172,9 +173,12 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
                     Kind.JOB, Kind.JOB_SCHEDULE, Kind.POOL, Kind.APPLICATION):
                 keep.add(change.address)
         selected = [c for c in selected if c.address in keep]
+    from deployer.plan.identity import check_identity
     from deployer.plan.references import check_references
 
     check_references(Plan(stack.name, PlanTarget.from_target(stack.target), tuple(selected)), stack, live)
+    check_identity(Plan(stack.name, PlanTarget.from_target(stack.target), tuple(selected)), stack, live,
+                   force=force)
     if not force:
         foreign = _foreign_content(stack, live, selected)
         if foreign:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from deployer.plan.diff import DiffContext, diff_resource
+from deployer.plan.identity import declared_elsewhere, identity_warning
 from deployer.plan.model import Action, Change, Plan, PlanTarget
 from deployer.resources import rules_for
 from deployer.resources.ownership import Ownership, ownership
@@ -30,7 +31,11 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
             continue
         changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
     for address, kind, name, found in _owned_but_undeclared(stack, live):
-        changes.append(_moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name)))
+        change = _moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name))
+        other = declared_elsewhere(stack, kind, found)
+        if other is not None:
+            change = replace(change, warnings=(identity_warning(stack, other), *change.warnings))
+        changes.append(change)
     target = PlanTarget.from_target(stack.target)
     if target_kind:
         target = replace(target, kind=target_kind)

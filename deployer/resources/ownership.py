@@ -6,6 +6,10 @@ stack created by a marker on each resource:
 * ARM tag `deployer.stack` on networks, storage accounts and Batch accounts;
 * metadata item `deployer.stack` on pools, jobs and job schedules.
 
+Next to it, networks and accounts carry `deployer.stackFile`: which stack file declared them
+(`deployer.stack.identity`), so a plan from another file with the same stack name does not delete
+them unasked (`deployer.plan.identity`). Resources tagged before it existed have none.
+
 Containers, file shares and applications live inside an account and belong to the stack that owns
 the account. Next to the marker the deployer records the fingerprints of write-only values it
 wrote (`deployer.fingerprint.<path>`, see `normalize`). Every key starting with `deployer.` is
@@ -25,19 +29,23 @@ from deployer.stack.model import Kind
 __all__ = [
     "FINGERPRINT_PREFIX",
     "RESERVED_PREFIX",
+    "STACK_FILE_KEY",
     "STACK_KEY",
     "Ownership",
+    "declared_by",
     "fingerprint_key",
     "marker_place",
     "owner",
     "ownership",
     "read_markers",
+    "record_stack_file",
     "split_reserved",
     "with_markers",
 ]
 
 RESERVED_PREFIX = "deployer."
 STACK_KEY = "deployer.stack"
+STACK_FILE_KEY = "deployer.stackFile"
 FINGERPRINT_PREFIX = "deployer.fingerprint."
 
 _TAGGED = (Kind.NETWORK, Kind.STORAGE_ACCOUNT, Kind.BATCH_ACCOUNT)
@@ -123,6 +131,29 @@ def read_markers(kind: Kind, live: Mapping[str, Any]) -> tuple[str | None, dict[
     return stack, fingerprints
 
 
+def declared_by(kind: Kind, live: Mapping[str, Any]) -> str | None:
+    """The stack file recorded on a live network or account (None: not recorded, or another kind)."""
+    if marker_place(kind) != "tags":
+        return None
+    tags = live.get("tags")
+    value = tags.get(STACK_FILE_KEY) if isinstance(tags, Mapping) else None
+    return str(value) if value else None
+
+
+#: stack name -> the file being applied for it, in this process (`record_stack_file`)
+_STACK_FILES: dict[str, str] = {}
+
+
+def record_stack_file(stack: str, file_id: str) -> None:
+    """Make `with_markers` record `file_id` as the declaring file on the networks and accounts it
+    marks for `stack`. The executor calls it before an apply writes anything: the writers pass
+    only the stack's name to `with_markers`."""
+    if file_id:
+        _STACK_FILES[stack] = file_id
+    else:
+        _STACK_FILES.pop(stack, None)
+
+
 def owner(kind: Kind, live: Mapping[str, Any]) -> str | None:
     return read_markers(kind, live)[0]
 
@@ -150,6 +181,8 @@ def with_markers(kind: Kind, body: Mapping[str, Any], stack: str,
     if place is None:
         return out
     entries = {STACK_KEY: stack}
+    if place == "tags" and stack in _STACK_FILES:
+        entries[STACK_FILE_KEY] = _STACK_FILES[stack]
     entries.update({fingerprint_key(path): value for path, value in (fingerprints or {}).items()})
     if place == "tags":
         kept, _, _ = split_reserved(out.get("tags") or {})

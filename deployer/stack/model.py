@@ -85,6 +85,8 @@ class Stack:
     source_sha256: str = ""
     #: the --var-file / --var values the stack was rendered with (a saved plan carries them)
     variables: Mapping[str, Any] = field(default_factory=dict)
+    #: which file this is, as apply records it on accounts (deployer.stack.identity); "" unknown
+    file_id: str = ""
 
     def get(self, address: Address | str) -> DesiredResource | None:
         wanted = Address.parse(address) if isinstance(address, str) else address
@@ -104,9 +106,11 @@ def load_stack(path: Path, display: str | None = None,
         raise StackError(errors or [Diagnostic(result.file, 0, 0, "the stack could not be read")])
     document = result.document
     stack = build_model(document.data, result.file, path.parent)
+    from deployer.stack.identity import stack_file_id
+
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
-                   variables=dict(variables or {}))
+                   variables=dict(variables or {}), file_id=stack_file_id(path))
 
 
 def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
