@@ -178,9 +178,12 @@ _ACCOUNT_TITLES = {"storageAccounts": "storage account", "batchAccounts": "Batch
 
 
 def _logical(stack: Stack, section: str, azure_name: str) -> Address:
-    """The address of an account by its Azure name: its logical name if the stack still has it."""
+    """The address of an account by its Azure name: its logical name if the stack still has it,
+    else the Azure name — marked with `~undeclared` (no logical name has a `~`) when a logical name
+    of the stack is that very name, so the delete and the create never share an address."""
     for resource in stack.resources:
         if resource.address.parts[0] == section and len(resource.address.parts) == 2 \
                 and resource.name == azure_name:
             return resource.address
-    return Address((section, azure_name))
+    address = Address((section, azure_name))
+    return Address((section, f"{azure_name}~undeclared")) if stack.get(address) is not None else address

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from deployer.plan.graph import build_graph
 from deployer.plan.planner import make_plan
 from deployer.resources.read import LiveAccount, LiveState, LiveStorage
 from deployer.stack.model import Address, Kind, Stack, build_model
@@ -89,6 +90,11 @@ CASES = [
         ("storageAccounts.one.fileShares.scratch", "create"), ("storageAccounts.one.containers.logs", "delete"),
         ("storageAccounts.two.containers.logs", "create"), ("storageAccounts.two.containers.input", "delete"),
         ("storageAccounts.two.containers.output", "delete"), ("storageAccounts.two.fileShares.scratch", "delete")}),
+    ("an account renamed to a logical name that was an Azure name", stack(ST, batch()),
+     stack({"stone01": {**ST["one"], "name": "stnew01"}, "two": ST["two"]}, batch()), {
+        ("storageAccounts.stone01", "create"), ("storageAccounts.stone01~undeclared", "delete"),
+        ("storageAccounts.stone01.containers.input", "create"), ("storageAccounts.stone01.containers.output", "create"),
+        ("storageAccounts.stone01.fileShares.scratch", "create")}),
     ("account dropped: deleted with what it holds", stack(ST, batch(a=SMALL, b={})), stack(ST, batch(b=SMALL)), {
         ("batchAccounts.baa01", "delete"), ("batchAccounts.b.pools.small", "create"),
         ("batchAccounts.b.jobs.hello", "create")}),
@@ -99,6 +105,7 @@ CASES = [
 def test_children_pair_within_their_parent(applied: Stack, planned: Stack, expected: set[tuple[str, str]]) -> None:
     plan = make_plan(planned, live_after_apply(applied), context_for(planned))
     assert {(str(c.address), c.action.value) for c in plan.actionable} == expected
+    build_graph(plan, planned).order()  # one step per address, no cycle
 
 
 def test_a_moved_child_says_where_it_went() -> None:
