@@ -137,7 +137,9 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
     an account about to be deleted that holds something the stack does not own, or that another
     stack file with the same stack name declared (`deployer.plan.identity`), is refused."""
     from deployer.plan.diff import diff_resource
+    from deployer.plan.identity import check_identity
     from deployer.plan.planner import find_live, make_plan
+    from deployer.plan.references import check_references
     from deployer.resources import rules_for
     from deployer.resources.context import LiveContext
     from deployer.resources.ownership import Ownership, ownership
@@ -173,12 +175,9 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
                     Kind.JOB, Kind.JOB_SCHEDULE, Kind.POOL, Kind.APPLICATION):
                 keep.add(change.address)
         selected = [c for c in selected if c.address in keep]
-    from deployer.plan.identity import check_identity
-    from deployer.plan.references import check_references
-
-    check_references(Plan(stack.name, PlanTarget.from_target(stack.target), tuple(selected)), stack, live)
-    check_identity(Plan(stack.name, PlanTarget.from_target(stack.target), tuple(selected)), stack, live,
-                   force=force)
+    chosen = Plan(stack.name, PlanTarget.from_target(stack.target), tuple(selected))
+    check_references(chosen, stack, live)  # a storage account still in use stays, --force or not
+    check_identity(chosen, stack, live, force=force)
     if not force:
         foreign = _foreign_content(stack, live, selected)
         if foreign:

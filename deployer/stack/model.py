@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.errors import Diagnostic, StackError
+from deployer.stack.identity import stack_file_id
 from deployer.stack.secrets import SecretReference, secret_references
 from deployer.stack.validate import validate_file
 
@@ -106,8 +107,6 @@ def load_stack(path: Path, display: str | None = None,
         raise StackError(errors or [Diagnostic(result.file, 0, 0, "the stack could not be read")])
     document = result.document
     stack = build_model(document.data, result.file, path.parent)
-    from deployer.stack.identity import stack_file_id
-
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
                    variables=dict(variables or {}), file_id=stack_file_id(path))
