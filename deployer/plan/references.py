@@ -28,9 +28,9 @@ from deployer.stack.model import Address, Kind, Stack
 
 __all__ = ["check_references"]
 
-#: actions that keep a resource, in place: a field the stack leaves out but the kind keeps
+#: actions that change a resource in place: a field the stack leaves out but the kind keeps
 #: (`unset: keep`, such as auto-storage) still holds its live value afterwards
-_IN_PLACE = (Action.NO_OP, Action.UPDATE, Action.DRAIN)
+_IN_PLACE = (Action.UPDATE, Action.DRAIN)
 _TITLES = {Kind.BATCH_ACCOUNT: "Batch account", Kind.POOL: "pool", Kind.JOB: "job",
            Kind.JOB_SCHEDULE: "job schedule"}
 
@@ -118,6 +118,8 @@ def _released(change: Change, name: str, endpoints: tuple[str, ...]) -> bool:
     """Whether, once the plan is applied, the user no longer names the storage account."""
     if change.action is Action.DELETE:
         return True
+    if change.action is Action.NO_OP:
+        return False  # stays as Azure has it (also a resource the stack declares but does not manage)
     after: Mapping[str, Any] = change.after if isinstance(change.after, Mapping) else {}
     if change.action in _IN_PLACE and isinstance(change.before, Mapping):
         rules = rules_for(change.kind)

@@ -13,6 +13,7 @@ import pytest
 from deployer.errors import PlanError
 from deployer.plan.planner import make_plan
 from deployer.plan.references import check_references
+from deployer.resources.ownership import STACK_KEY
 from tests.unit.plan.test_pairing import POOL, live_after_apply, stack
 from tests.unit.plan.test_stacks import context_for
 
@@ -49,6 +50,18 @@ CASES = [
      stack({**OTHER}, account(autoStorage="other", pools={"p": {**POOL, "mountConfiguration": [MOUNT]}})),
      "is still used by pool p (batchAccounts.main.pools.p)"),
 ]
+
+
+def test_a_batch_account_the_stack_does_not_manage_still_uses_it() -> None:
+    """Declared but not owned (no marker): the plan leaves it alone, so it still uses the account."""
+    applied = stack({**DATA}, account(autoStorage="data"))
+    live = live_after_apply(applied)
+    live.batch["bamain01"].account["tags"].pop(STACK_KEY)
+    planned = stack({}, account())
+    plan = make_plan(planned, live, context_for(planned))
+    assert [(str(c.address), c.action.value) for c in plan.actionable] == [("storageAccounts.stdata01", "delete")]
+    with pytest.raises(PlanError, match="auto-storage account of Batch account bamain01"):
+        check_references(plan, planned, live)
 
 
 @pytest.mark.parametrize(("applied", "planned", "refused"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
