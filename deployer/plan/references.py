@@ -47,8 +47,8 @@ def check_references(plan: Plan, stack: Stack, live: LiveState | None) -> None:
     users = list(_users(live))
     read = {(kind, parent.lower(), user.lower()) for kind, parent, user, _ in users}
     # what the plan creates and Azure does not have yet can name the account too
-    created = [(c.kind, parent_name(stack, c.address) if len(c.address.parts) > 2 else "", c.name, c.after)
-               for c in plan.changes if c.kind in _TITLES and c.action is not Action.DELETE
+    created = [(c.kind, _parent(stack, c), c.name, c.after) for c in plan.changes
+               if c.kind in _TITLES and c.action is not Action.DELETE
                and (c.kind, _parent(stack, c), c.name.lower()) not in read]
     problems: list[str] = []
     for name, deleted in doomed.items():
