@@ -51,12 +51,15 @@ def check(view: StackView) -> None:
         path, value = pending.pop()
         if isinstance(value, dict):
             for key, child in value.items():
+                if not isinstance(child, dict | list):
+                    continue  # a scalar holds no list
                 row = _BY_KEY.get(key) if isinstance(key, str) else None
                 if row is not None and isinstance(child, list):
                     _unique(view, row, (*path, key), child)
                 pending.append(((*path, key), child))
-        elif isinstance(value, list):
-            pending.extend(((*path, index), child) for index, child in enumerate(value))
+        else:
+            pending.extend(((*path, index), child) for index, child in enumerate(value)
+                           if isinstance(child, dict | list))
 
 
 def _unique(view: StackView, row: KeyedList, path: PathKey, items: list[Any]) -> None:
