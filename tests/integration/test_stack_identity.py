@@ -22,6 +22,12 @@ from deployer.resources.read import rest
 ONE = """\
 stack: twins
 target: {kind: local, resourceGroup: rg-twins, location: westeurope}
+networks:
+  hpc:
+    name: vnet-twins-one
+    addressSpace: [10.1.0.0/16]
+    subnets:
+      nodes: {addressPrefix: 10.1.0.0/24}
 storageAccounts:
   data:
     name: sttwinsone
@@ -87,6 +93,9 @@ def test_a_second_file_with_the_same_stack_name_does_not_delete_the_first_ones_a
     code, out, err = run(capsys, "apply", one, "--auto-approve")
     assert code == 0, out + err
     tags = accounts(work)
+    network = rest(Clients.for_emulator_embedded(work / "state").network.virtual_networks.get("rg-twins",
+                                                                                              "vnet-twins-one"))
+    assert network["tags"][STACK_FILE_KEY] == "stacks/one.yaml"
     assert tags["batwinsone"][STACK_FILE_KEY] == "stacks/one.yaml"
     assert tags["sttwinsone"][STACK_FILE_KEY] == "stacks/one.yaml"
     assert run(capsys, "plan", one, "--detailed-exitcode")[0] == 0  # the tag is no phantom diff
@@ -98,6 +107,7 @@ def test_a_second_file_with_the_same_stack_name_does_not_delete_the_first_ones_a
         assert "stacks/one.yaml" in err and "stacks/two.yaml" in err, err
         assert "Batch account batwinsone" in err and "storage account sttwinsone" in err, err
         assert "pool small" in err and "job hello" in err and "container input" in err, err
+        assert "network vnet-twins-one (networks.vnet-twins-one) with subnet nodes" in err, err
         assert "--force" in err, err
     assert set(accounts(work)) == {"batwinsone", "sttwinsone"}  # nothing was deleted or created
 
@@ -119,6 +129,7 @@ def test_accounts_recorded_before_the_stack_file_tag_keep_the_old_behaviour(
     clients = Clients.for_emulator_embedded(work / "state")
     clients.batch_mgmt.batch_account.update("rg-twins", "batwinsone", {"tags": {STACK_KEY: "twins"}})
     clients.storage.storage_accounts.update("rg-twins", "sttwinsone", {"tags": {STACK_KEY: "twins"}})
+    clients.network.virtual_networks.update_tags("rg-twins", "vnet-twins-one", {"tags": {STACK_KEY: "twins"}})
     assert STACK_FILE_KEY not in accounts(work)["batwinsone"]
     code, out, err = run(capsys, "apply", two, "--auto-approve", "--allow-data-loss")
     assert code == 0, out + err
