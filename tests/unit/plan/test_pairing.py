@@ -71,6 +71,13 @@ MOVED_CHILDREN = {"one": {"name": "stone01", "sku": "Standard_LRS", "containers"
                   "two": {"name": "sttwo01", "sku": "Standard_LRS", "containers": ["logs", "output"],
                           "fileShares": {"scratch": {"quotaGiB": 5}}}}
 
+NETS = {"a": {"name": "vnet-a", "addressSpace": ["10.1.0.0/16"],
+              "subnets": {"nodes": {"addressPrefix": "10.1.0.0/24"}}},
+        "b": {"name": "vnet-b", "addressSpace": ["10.2.0.0/16"]}}
+NETS_MOVED = {"a": {"name": "vnet-a", "addressSpace": ["10.1.0.0/16"]},
+              "b": {"name": "vnet-b", "addressSpace": ["10.2.0.0/16"],
+                    "subnets": {"nodes": {"addressPrefix": "10.2.0.0/24"}}}}
+
 CASES = [
     # (id, stack applied, stack planned, expected non-no-op changes)
     ("nothing changed", stack(ST, batch(a=SMALL, b={})), stack(ST, batch(a=SMALL, b={})), set()),
@@ -95,6 +102,8 @@ CASES = [
         ("storageAccounts.stone01", "create"), ("storageAccounts.stone01~undeclared", "delete"),
         ("storageAccounts.stone01.containers.input", "create"), ("storageAccounts.stone01.containers.output", "create"),
         ("storageAccounts.stone01.fileShares.scratch", "create")}),
+    ("subnet moved: both networks change", stack(ST, batch(), NETS), stack(ST, batch(), NETS_MOVED), {
+        ("networks.a", "update"), ("networks.b", "update")}),
     ("account dropped: deleted with what it holds", stack(ST, batch(a=SMALL, b={})), stack(ST, batch(b=SMALL)), {
         ("batchAccounts.baa01", "delete"), ("batchAccounts.b.pools.small", "create"),
         ("batchAccounts.b.jobs.hello", "create")}),
