@@ -27,8 +27,9 @@ from deployer.ops.status import poll_interval, print_wide, render
 
 HEARTBEAT = 30.0
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIMPLE = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*([smhd]?)\s*)+$", re.IGNORECASE)
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)", re.IGNORECASE)
+_NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
+_SIMPLE = re.compile(r"^(?:\d+(?:\.\d+)?[smhd])+$", re.IGNORECASE)
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])", re.IGNORECASE)
 _ISO = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$", re.IGNORECASE)
 
 
@@ -39,8 +40,10 @@ def parse_duration(text: str) -> float:
     if iso and value.upper() not in ("P", "PT"):
         d, h, m, s = (float(g) if g else 0.0 for g in iso.groups())
         return d * 86400 + h * 3600 + m * 60 + s
-    if value and _SIMPLE.match(value):
-        return sum(float(n) * _UNITS[(unit or "s").lower()] for n, unit in _PART.findall(value))
+    if _NUMBER.match(value):
+        return float(value)
+    if _SIMPLE.match(value):
+        return sum(float(n) * _UNITS[unit.lower()] for n, unit in _PART.findall(value))
     raise UsageError(f"--timeout {text!r}: not a duration; use e.g. 90s, 15m, 1h30m or PT15M")
 
 
