@@ -130,7 +130,8 @@ def _failed(reader: StackReader, data: Any, job_id: str, task: str | None, files
     for failed in tasks:
         failure = failed.failure or {}
         why = f" ({failure.get('code')}: {failure.get('message')})" if failure else ""
-        stream.write(f"==> task {failed.id}: exit code {failed.exit_code}{why} <==\n".encode())
+        code = "no exit code" if failed.exit_code is None else f"exit code {failed.exit_code}"
+        stream.write(f"==> task {failed.id}: {code}{why} <==\n".encode())
         for path in files:
             try:
                 found = tail(data, job_id, failed.id, path, lines)

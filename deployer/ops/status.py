@@ -99,7 +99,8 @@ def render(snapshot: Snapshot) -> Any:
     for job in snapshot.jobs:
         for task in job.failed_tasks:
             failure = task.failure or {}
-            head = Text(f"failed task {task.id} of {job.address}: exit code {task.exit_code}", style="bold red")
+            code = "no exit code" if task.exit_code is None else f"exit code {task.exit_code}"
+            head = Text(f"failed task {task.id} of {job.address}: {code}", style="bold red")
             if failure:
                 head.append(f" ({failure.get('code')}: {failure.get('message')})", style="red")
             parts.append(head)
