@@ -53,6 +53,11 @@ batchAccounts:
             commandLine: /bin/bash -c "echo fine"
           - id: broken
             commandLine: /bin/bash -c "echo oops >&2; exit 3"
+    jobSchedules:
+      nightly:
+        schedule: {recurrenceInterval: P1D}
+        jobSpecification:
+          pool: small
 """
 
 
@@ -177,7 +182,9 @@ def test_failed_task_fails_wait_and_status_names_it(where: dict[str, Any], capsy
 
     code, out, err = run(capsys, "status", stack, "--format", "json")
     assert code == 0, err
-    (job,) = json.loads(out)["jobs"]
+    job, schedule = json.loads(out)["jobs"]
+    assert schedule["address"] == "batchAccounts.main.jobSchedules.nightly" and schedule["presence"] == "found"
+    assert schedule["kind"] == "jobSchedule" and schedule["state"] == "active"
     assert job["taskCounts"]["failed"] == 1 and job["taskCounts"]["succeeded"] == 1
     (failed,) = job["failedTasks"]
     assert failed["id"] == "broken"
