@@ -238,10 +238,15 @@ def test_wait_for_nodes_fails_on_core_quota(workdir: Path, capsys: pytest.Captur
     assert "AccountCoreQuotaReached" in out
 
 
-def test_wait_for_nodes_passes_when_the_pool_got_its_nodes(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "apply", str(workdir / "quickstart.yaml"), "--auto-approve", "--wait-for-nodes")
+def test_wait_for_nodes_and_wait_pass_when_all_went_well(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "apply", str(workdir / "quickstart.yaml"), "--auto-approve", "--wait-for-nodes",
+                         "--wait", "--format", "json")
     assert code == 0, out + err
-    assert "Apply complete" in out and "0 failed" in out
+    events = [json.loads(line) for line in out.splitlines()]
+    summary = next(e for e in events if e.get("event") == "summary")
+    assert summary["ok"] and not summary["failed"]
+    assert events[-1]["kind"] == "status" and events[-1]["wait"]["result"] == "succeeded"
+    assert events[-1]["summary"]["tasks"]["succeeded"] == 3
 
 
 def test_commands_on_a_stack_not_deployed(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
