@@ -1,7 +1,8 @@
 """The `deploy` command line: parse options, call the engine, hand results to console.
 
 Exit codes scripts can rely on: 0 success, 1 any error (bad input, bad flag, Azure refused),
-2 only where a command documents it (`plan --detailed-exitcode`: changes present).
+2 only where a command documents it (`plan --detailed-exitcode`: changes present); `wait` and
+`apply --wait`: 3 a task failed or a pool has allocation errors, 4 timeout (deployer.ops).
 Heavy imports (the Azure SDKs, jsonschema, rich) happen inside the commands that need them.
 """
 
@@ -200,9 +201,11 @@ def apply(
     var_file: VarFileOption = None,
     var: VarOption = None,
     force: ForceOption = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Then `deploy wait` (exit 3 failed, 4 timeout).")] = False,
 ) -> None:
     """Make the changes a plan shows (planning first, or from a saved plan)."""
     from deployer.apply.engine import check_guards, is_saved_plan, load_saved_plan
+    from deployer.ops.cli import wait_after_apply
     from deployer.plan.identity import check_identity
     from deployer.plan.run import plan_stack
 
@@ -228,17 +231,19 @@ def apply(
             _print_run_plan(saved.plan, fmt)
             check_identity(saved.plan, saved.run.stack, saved.run.live, force=force)
             check_guards(saved.plan, saved.run.stack, allow_data_loss=allow_data_loss)
-            raise typer.Exit(_execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes))
+            code = _execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes)
+        raise typer.Exit(wait_after_apply(code, wait, saved_file.stack, clients, None, fmt))
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
+    code = 0
     with _locked(loaded, clients, lock_timeout, fmt):
         run = plan_stack(loaded, clients, override, only or None)
         _print_run_plan(run.plan, fmt)
-        if run.plan.is_empty:
-            raise typer.Exit(0)
-        check_identity(run.plan, run.stack, run.live, force=force)
-        check_guards(run.plan, run.stack, allow_data_loss=allow_data_loss)
-        _approve(auto_approve, "Apply these changes?")
-        raise typer.Exit(_execute(run.plan, run, fmt, parallelism, wait_for_nodes))
+        if not run.plan.is_empty:
+            check_identity(run.plan, run.stack, run.live, force=force)
+            check_guards(run.plan, run.stack, allow_data_loss=allow_data_loss)
+            _approve(auto_approve, "Apply these changes?")
+            code = _execute(run.plan, run, fmt, parallelism, wait_for_nodes)
+    raise typer.Exit(wait_after_apply(code, wait, loaded, clients, only, fmt))
 
 
 @app.command()
@@ -388,6 +393,11 @@ def emulator_serve(
     from deployer.emulator.core.store import resolve_data_dir
 
     serve(port=port, data_dir=resolve_data_dir(data))
+
+
+from deployer.ops.cli import register as _register_ops  # noqa: E402 - status, logs, wait, outputs (issue 13)
+
+_register_ops(app)
 
 
 def main(argv: list[str] | None = None) -> int:

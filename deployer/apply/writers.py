@@ -232,8 +232,10 @@ class Writers:
         account = self.account_name(resource.address)
         self.clients.batch_mgmt.pool.create(self.rg, account, resource.name, self._pool_body(resource),
                                             match_condition=MatchConditions.IfMissing)
-        if self.wait_for_nodes:
-            self._wait_pool(account, resource.name, want_empty=False)
+        if self.wait_for_nodes:  # steady is not enough: it must have got its nodes (issue 13)
+            from deployer.ops.nodes import check_allocated
+
+            check_allocated(self._wait_pool(account, resource.name, want_empty=False), self.context.batch_data(account))
 
     def _job_body(self, resource: DesiredResource) -> tuple[dict[str, Any], dict[str, str]]:
         body, recorded = self.body(resource)
