@@ -54,6 +54,7 @@ def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
         plan = make_plan(stack, live, context, target_override)
     if only:
         plan = narrow(plan, stack, only)
+    plan = replace(plan, validation=stack.warnings)  # seen where the plan is reviewed, not only in validate
     return PlanRun(stack, plan, stack.source_sha256, clients, live)
 
 

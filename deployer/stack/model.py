@@ -85,6 +85,8 @@ class Stack:
     source_sha256: str = ""
     #: the --var-file / --var values the stack was rendered with (a saved plan carries them)
     variables: Mapping[str, Any] = field(default_factory=dict)
+    #: validate's warnings (plans and apply show them too)
+    warnings: tuple[Diagnostic, ...] = ()
 
     def get(self, address: Address | str) -> DesiredResource | None:
         wanted = Address.parse(address) if isinstance(address, str) else address
@@ -106,7 +108,8 @@ def load_stack(path: Path, display: str | None = None,
     stack = build_model(document.data, result.file, path.parent)
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
-                   variables=dict(variables or {}))
+                   variables=dict(variables or {}),
+                   warnings=tuple(d for d in result.diagnostics if d.severity == "warning"))
 
 
 def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
