@@ -139,16 +139,25 @@ def _pool_identities(pool: Node) -> set[str]:
     return {i.lower() for i in ids if isinstance(i, str)}
 
 
-def _identity_references(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "identityReference" and isinstance(item, dict) and isinstance(item.get("resourceId"), str):
-                yield (*path, key), item["resourceId"]
-            else:
-                yield from _identity_references(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _identity_references(item, (*path, index))
+def _identity_references(task: dict[str, Any], path: tuple[str | int, ...]
+                         ) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """The identity references of a task: its resource files, output files and registry."""
+    places: list[tuple[tuple[str | int, ...], Any]] = []
+    for index, item in enumerate(sequence(task.get("resourceFiles"))):
+        places.append(((*path, "resourceFiles", index), item))
+    for index, item in enumerate(sequence(task.get("outputFiles"))):
+        container = mapping(mapping(item).get("destination")).get("container")
+        places.append(((*path, "outputFiles", index, "destination", "container"), container))
+    registry = mapping(task.get("containerSettings")).get("registry")
+    places.append(((*path, "containerSettings", "registry"), registry))
+    yield from _references_in(places)
+
+
+def _references_in(places: list[tuple[tuple[str | int, ...], Any]]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for where, value in places:
+        reference = mapping(value).get("identityReference")
+        if isinstance(reference, dict) and isinstance(reference.get("resourceId"), str):
+            yield (*where, "identityReference"), reference["resourceId"]
 
 
 # --- pool alone (pool ↔ network, pool ↔ its identities) ---------------------------------------
@@ -176,9 +185,16 @@ def no_public_ip_needs_simplified(view: StackView, pool: Node) -> None:
 
 def pool_identities_are_the_pools(view: StackView, pool: Node) -> None:
     """Mounts, container registries and the start task read with the pool's own identities."""
+    places: list[tuple[tuple[str | int, ...], Any]] = []
+    for mount in view.items(pool, "mountConfiguration"):
+        places += [((*mount.path, kind), config) for kind, config in mount.value.items()]
+    config = sub(pool, "deploymentConfiguration", "virtualMachineConfiguration", "containerConfiguration")
+    if config is not None:
+        places += [(registry.path, registry.value) for registry in view.items(config, "containerRegistries")]
+    if not places:
+        return
     pool_ids = _pool_identities(pool)
-    value = {k: v for k, v in pool.value.items() if k not in ("identity", "startTask")}
-    for path, resource_id in _identity_references(value, pool.path):
+    for path, resource_id in _references_in(places):
         if resource_id.lower() not in pool_ids:
             view.error((*path, "resourceId"),
                        f"identity {resource_id.rsplit('/', 1)[-1]!r} is not one of the identities of pool "

@@ -55,7 +55,8 @@ def _node_agent(view: StackView, pool: Node) -> None:
     publisher, offer, sku = (image.get(k) for k in ("publisher", "offer", "sku"))
     if not (isinstance(publisher, str) and isinstance(offer, str) and isinstance(sku, str)):
         return
-    if lifecycle.ended(catalog.image_lifecycle(publisher, offer, sku), lifecycle.today()):
+    image_lifecycle = catalog.image_lifecycle(publisher, offer, sku)
+    if image_lifecycle is not None and lifecycle.ended(image_lifecycle, lifecycle.today()):
         return  # past its end of support: the lifecycle check says so, and what to use instead
     expected = catalog.expected_node_agents(publisher, offer, sku)
     if expected and agent.lower() not in {e.lower() for e in expected}:

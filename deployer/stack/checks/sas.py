@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
-from deployer.stack.checks.view import StackView
+from deployer.stack.checks.view import Node, StackView, sub
 from deployer.stack.loader import PathKey
 
 URL_FIELDS = frozenset({"containerUrl", "httpUrl", "storageContainerUrl", "sasKey"})
@@ -19,21 +18,44 @@ _SIGNATURE = re.compile(r"(?:^|[?&])sig=", re.IGNORECASE)
 
 
 def check(view: StackView) -> None:
-    for path, key, value in _url_fields(view.data.get("batchAccounts"), ("batchAccounts",)):
+    for path, key, value in _url_fields(view):
         if _SIGNATURE.search(value):
             view.error(path, f"{key} holds a SAS token (sig=) in clear: a SAS grants access to whoever reads "
                        f"it, so it is a secret; write `{key}: {{secret: env:NAME}}` (or file:/keyvault:) and "
                        "keep the URL out of the stack")
 
 
-def _url_fields(value: Any, path: PathKey) -> Iterator[tuple[PathKey, str, str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key in URL_FIELDS and isinstance(item, str):
-                yield (*path, key), key, item
-            elif isinstance(item, dict | list):
-                yield from _url_fields(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict | list):
-                yield from _url_fields(item, (*path, index))
+def _url_fields(view: StackView) -> Iterator[tuple[PathKey, str, str]]:
+    """Every URL-to-storage field: tasks' resource and output files, blob mounts' SAS keys."""
+    for place in _places(view):
+        for key in URL_FIELDS:
+            value = place.value.get(key)
+            if isinstance(value, str):
+                yield (*place.path, key), key, value
+
+
+def _places(view: StackView) -> Iterator[Node]:
+    for _account, pool in view.pools():
+        for mount in view.items(pool, "mountConfiguration"):
+            blob = sub(mount, "azureBlobFileSystemConfiguration")
+            if blob is not None:
+                yield blob
+        start = sub(pool, "startTask")
+        if start is not None:
+            yield from _task_places(view, start)
+    for _account, job in [*view.jobs(), *view.schedules()]:
+        spec = sub(job, "jobSpecification") or job
+        for name in ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"):
+            task = sub(spec, name)
+            if task is not None:
+                yield from _task_places(view, task)
+        for task in view.items(spec, "tasks"):
+            yield from _task_places(view, task)
+
+
+def _task_places(view: StackView, task: Node) -> Iterator[Node]:
+    yield from view.items(task, "resourceFiles")
+    for output in view.items(task, "outputFiles"):
+        container = sub(output, "destination", "container")
+        if container is not None:
+            yield container
