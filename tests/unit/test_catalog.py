@@ -292,3 +292,29 @@ def test_image_end_of_support_by_date(tmp_path, monkeypatch, today, severity):
     assert "2023-05-30" in message and "canonical/ubuntu-24_04-lts/server" in message
     assert "batch.node.ubuntu 24.04" in message
 
+
+
+def test_tests_judge_lifecycles_on_the_catalogs_own_date():
+    from deployer.stack.checks import lifecycle
+    from tests.conftest import CATALOG_DAY
+
+    assert lifecycle.today() == CATALOG_DAY == catalog.catalog_date()
+
+
+def test_the_examples_use_images_with_no_announced_end_of_support():
+    """So they stay valid on the day they are read, not only on the catalog's."""
+    from pathlib import Path
+
+    from deployer.stack.loader import load_stack_file
+
+    root = Path(__file__).resolve().parents[2]
+    for path in [*(root / "stacks").glob("*.yaml"), *(root / "stacks").glob("*.yaml.j2")]:
+        variables = {"env": "dev", "target": "local", "subscription": "0", "vm_size": "Standard_D2s_v3",
+                     "max_low_priority": 2, "max_dedicated": 0, "scratch_quota_gib": 10}
+        data = load_stack_file(path, variables=variables).data
+        for account in data.get("batchAccounts", {}).values():
+            for pool in account.get("pools", {}).values():
+                config = pool["deploymentConfiguration"]["virtualMachineConfiguration"]
+                image = config["imageReference"]
+                assert catalog.image_lifecycle(image["publisher"], image["offer"], image["sku"]) is None, path
+                assert catalog.agent_lifecycle(config["nodeAgentSkuId"]) is None, path
