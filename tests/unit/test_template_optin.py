@@ -92,3 +92,15 @@ def test_a_misspelt_preset_macro_suggests_the_macro(repo):
 
 def test_base_stack_is_unchanged_by_the_comment_protection():
     assert protect_comments(BASE) == BASE
+
+
+def test_raw_blocks_and_template_comments_are_left_alone():
+    text = "{% raw %}\n# {{ a }}\n{% endraw %}\n{# a\n # b #}\nc: 1  # {{ d }}\n"
+    assert protect_comments(text) == ("{% raw %}\n# {{ a }}\n{% endraw %}\n{# a\n # b #}\n"
+                                      "c: 1  {% raw %}# {{ d }}{% endraw %}\n")
+
+
+def test_a_comment_that_opens_a_template_comment_is_still_a_yaml_comment():
+    text = "a: 1  # ${#files[@]}\n# ${#x}\nb: 2\n"
+    assert protect_comments(text) == ("a: 1  {% raw %}# ${#files[@]}{% endraw %}\n{% raw %}# ${#x}{% endraw %}\n"
+                                      "b: 2\n")

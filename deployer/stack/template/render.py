@@ -201,62 +201,100 @@ def _with_suggestion(message: str, context_vars: Mapping[str, Any], sources: Map
 _MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)")
 
 
+_RAW_OPEN = "{% raw %}"
+_RAW_CLOSE = "{% endraw %}"
+
+
 def protect_comments(text: str) -> str:
     """`text` with every YAML comment wrapped in `{% raw %}`: comments never render, so a `{{` or
     `${#` in one cannot break (or change) the stack. Lines inside block scalars (`|`, `>`) are
-    values, not comments, and render."""
+    values, not comments, and render; template tags (and `{% raw %}` blocks) are skipped whole,
+    wherever they are, as Jinja's lexer sees them. One pass, left to right: on each line, what
+    starts first — a comment or a tag — wins."""
     out: list[str] = []
+    i, n = 0, len(text)
+    line_begin, indent, quote = 0, 0, ""
+    content_line = False  # a line of a block scalar: no comments on it
     block_indent: int | None = None
-    for line in text.split("\n"):
-        stripped = line.strip()
-        indent = len(line) - len(line.lstrip(" "))
-        if block_indent is not None:
-            if not stripped or indent > block_indent or stripped.startswith(("{%", "{#")):
-                out.append(line)
+    at_line_start = True
+    while i < n:
+        if at_line_start:
+            at_line_start = False
+            line_begin, quote = i, ""
+            eol = text.find("\n", i)
+            line = text[i:eol if eol >= 0 else n]
+            stripped = line.strip()
+            indent = len(line) - len(line.lstrip(" "))
+            content_line = block_indent is not None and (
+                not stripped or indent > block_indent or stripped.startswith(("{%", "{#")))
+            if block_indent is not None and not content_line:
+                block_indent = None
+        if text.startswith(SYNTAX, i):
+            close = tag_end(text, i + 2, text[i:i + 2])
+            if close < 0:  # unterminated: Jinja reports it
+                out.append(text[i:])
+                break
+            end = close + 2
+            if text.startswith("{%", i) and _RAW_TAG.fullmatch(text, i, end):
+                endraw = _ENDRAW_TAG.search(text, end)
+                end = endraw.end() if endraw else n
+            out.append(text[i:end])
+            if "\n" in text[i:end]:
+                line_begin = text.rfind("\n", i, end) + 1
+            i = end
+            continue
+        char = text[i]
+        if char == "\n":
+            if not content_line and _BLOCK_SCALAR.search(text[line_begin:i].rstrip()):
+                block_indent = indent
+            out.append(char)
+            i += 1
+            at_line_start = True
+            continue
+        if content_line:
+            out.append(char)
+            i += 1
+            continue
+        if quote:
+            if char == quote and quote == "'" and text.startswith("''", i):
+                out.append("''")
+                i += 2
                 continue
-            block_indent = None
-        start = _comment_start(line)
-        if start is not None and "{% endraw" not in line[start:]:
-            line = f"{line[:start]}{{% raw %}}{line[start:]}{{% endraw %}}"
-            body = line[:start]
-        else:
-            body = line
-        if _BLOCK_SCALAR.search(body.rstrip()):
-            block_indent = indent
-        out.append(line)
-    return "\n".join(out)
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"' and i + 1 < n and text[i + 1] != "\n":
+                out.append(text[i:i + 2])
+                i += 2
+                continue
+        elif char in "'\"" and (i == line_begin or text[i - 1] in " \t[{,:-"):
+            quote = char
+        elif char == "#" and (i == line_begin or text[i - 1] in " \t"):
+            eol = text.find("\n", i)
+            eol = n if eol < 0 else eol
+            comment = text[i:eol]
+            out.append(comment if "endraw" in comment else f"{_RAW_OPEN}{comment}{_RAW_CLOSE}")
+            if _BLOCK_SCALAR.search(text[line_begin:i].rstrip()):
+                block_indent = indent
+                content_line = True  # the rest is the newline: keep the block scalar state
+            i = eol
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 _BLOCK_SCALAR = re.compile(r"(?:^|[:\s-])\s*[|>][-+0-9]*$")
+_RAW_TAG = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
+_ENDRAW_TAG = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
 
 
 def _comment_start(line: str) -> int | None:
-    """Where a YAML comment starts on `line` (a `#` at the start or after a space, outside quotes
-    and template tags), or None."""
-    i, n = 0, len(line)
-    quote = ""
-    while i < n:
-        char = line[i]
-        if quote:
-            if char == quote:
-                if quote == "'" and line.startswith("''", i):
-                    i += 2
-                    continue
-                quote = ""
-            elif char == "\\" and quote == '"':
-                i += 1
-        elif line.startswith(("{{", "{%", "{#"), i):
-            close = tag_end(line, i + 2, line[i:i + 2])
-            if close < 0:
-                return None
-            i = close + 2
-            continue
-        elif char in "'\"" and (i == 0 or line[i - 1] in " \t[{,:-"):
-            quote = char
-        elif char == "#" and (i == 0 or line[i - 1] in " \t"):
-            return i
-        i += 1
-    return None
+    """Where a YAML comment starts on one line (outside quotes and template tags), or None."""
+    protected = protect_comments(line)
+    at = protected.find(_RAW_OPEN)
+    while at >= 0 and not protected.startswith(_RAW_OPEN + "#", at):
+        at = protected.find(_RAW_OPEN, at + 1)
+    return None if at < 0 or protected[:at] != line[:at] else at
 
 
 class TemplateFailure(Exception):
