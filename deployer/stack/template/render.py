@@ -251,9 +251,12 @@ def protect_comments(text: str) -> str:
             i += 1
             at_line_start = True
             continue
-        if content_line:
-            out.append(char)
-            i += 1
+        if content_line or (char not in _SPECIAL):
+            # Nothing to decide until the next character that can start or end something.
+            found = (_TAG_OR_EOL if content_line else _NEXT_SPECIAL).search(text, i + 1)
+            stop = found.start() if found else n
+            out.append(text[i:stop])
+            i = stop
             continue
         if quote:
             if char == quote and quote == "'" and text.startswith("''", i):
@@ -284,6 +287,9 @@ def protect_comments(text: str) -> str:
 
 
 _BLOCK_SCALAR = re.compile(r"(?:^|[:\s-])\s*[|>][-+0-9]*$")
+_SPECIAL = frozenset("#'\"\\{\n")
+_NEXT_SPECIAL = re.compile(r"[#'\"\\{\n]")
+_TAG_OR_EOL = re.compile(r"[{\n]")
 _RAW_TAG = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
 _ENDRAW_TAG = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
 
