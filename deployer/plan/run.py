@@ -54,7 +54,13 @@ def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
         plan = make_plan(stack, live, context, target_override)
     if only:
         plan = narrow(plan, stack, only)
-    plan = replace(plan, validation=stack.warnings)  # seen where the plan is reviewed, not only in validate
+    warnings = stack.warnings  # validate's: seen where the plan is reviewed, not only in validate
+    if (target_override or stack.target.kind) == "azure":
+        from deployer.plan.images import supported_image_warnings
+        from deployer.stack.checks.lifecycle import today
+
+        warnings += supported_image_warnings(stack, live, clients, today())
+    plan = replace(plan, validation=warnings)
     return PlanRun(stack, plan, stack.source_sha256, clients, live)
 
 

@@ -21,7 +21,7 @@ from importlib.resources import files
 from typing import Any
 
 __all__ = ["Lifecycle", "agent_lifecycle", "expected_node_agents", "image_lifecycle", "max_task_slots",
-           "series_lifecycle", "suggest_vm_size", "vcpus"]
+           "series_lifecycle", "suggest_vm_size", "supported_images", "vcpus"]
 
 #: Batch allows up to 4 task slots per vCPU, and never more than 256 per node.
 SLOTS_PER_VCPU = 4
@@ -112,6 +112,28 @@ def _series() -> tuple[tuple[re.Pattern[str], Lifecycle], ...]:
 def catalog_date() -> date:
     """The oldest `asOf` of the lifecycle tables: facts announced after it are not in them."""
     return min(date.fromisoformat(_load(name)["asOf"]) for name in ("vm_sizes.json", "vm_series.json", "images.json"))
+
+
+def supported_images() -> list[dict[str, Any]]:
+    """The catalog's images in the shape of Batch's List Supported Images API (`nodeAgentSKUId`,
+    `imageReference`, `osType`, `verificationType`, `batchSupportEndOfLife`): what the emulator
+    answers, so a plan compares the same way with the emulator as with Azure. A `skuPrefixes`
+    entry is listed under its prefix as the sku."""
+    out = []
+    for entry in _load("images.json")["images"]:
+        for sku in [*entry.get("skus", ()), *entry.get("skuPrefixes", ())]:
+            for agent in entry["nodeAgentSkuIds"]:
+                item: dict[str, Any] = {
+                    "nodeAgentSKUId": agent,
+                    "imageReference": {"publisher": entry["publisher"], "offer": entry["offer"], "sku": sku,
+                                       "version": "latest"},
+                    "osType": "windows" if "windows" in agent else "linux",
+                    "verificationType": "verified",
+                }
+                if entry.get("batchSupportEndOfLife"):
+                    item["batchSupportEndOfLife"] = entry["batchSupportEndOfLife"] + "T00:00:00Z"
+                out.append(item)
+    return out
 
 
 def image_lifecycle(publisher: str, offer: str, sku: str) -> Lifecycle | None:
