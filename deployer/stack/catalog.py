@@ -136,6 +136,7 @@ def supported_images() -> list[dict[str, Any]]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
 def image_lifecycle(publisher: str, offer: str, sku: str) -> Lifecycle | None:
     """Batch's end of support for a marketplace image; None when none is announced or unknown."""
     for image in _matching_images(publisher, offer, sku):
@@ -149,6 +150,7 @@ def agent_lifecycle(node_agent_sku_id: str) -> Lifecycle | None:
     return _agents().get(" ".join(node_agent_sku_id.split()).lower())
 
 
+@functools.lru_cache(maxsize=1024)
 def series_lifecycle(vm_size: str) -> Lifecycle | None:
     """The retirement of the VM series a size belongs to; None when its series is not retiring."""
     name = vm_size.strip().lower()

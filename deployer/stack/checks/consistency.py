@@ -111,6 +111,8 @@ def slots_fit_the_pool(view: StackView, task: Node, pool: Node, what: str) -> No
 
 def user_is_a_pool_account(view: StackView, task: Node, pool: Node, what: str) -> None:
     """userIdentity.userName: "The name of a user account defined in the pool's userAccounts"."""
+    if "userIdentity" not in task.value:
+        return
     identity = sub(task, "userIdentity")
     name = identity.value.get("userName") if identity is not None else None
     if identity is None or not isinstance(name, str):
@@ -125,8 +127,12 @@ def user_is_a_pool_account(view: StackView, task: Node, pool: Node, what: str) -
 
 def identities_are_the_pools(view: StackView, task: Node, pool: Node, what: str) -> None:
     """identityReference: "it must be listed in the pool's `identity`"."""
-    pool_ids = _pool_identities(pool)
-    for path, resource_id in _identity_references(task.value, task.path):
+    value = task.value
+    if "resourceFiles" not in value and "outputFiles" not in value and "containerSettings" not in value:
+        return
+    pool_ids: set[str] | None = None
+    for path, resource_id in _identity_references(value, task.path):
+        pool_ids = _pool_identities(pool) if pool_ids is None else pool_ids
         if resource_id.lower() not in pool_ids:
             view.error((*path, "resourceId"),
                        f"{what} uses identity {resource_id.rsplit('/', 1)[-1]!r}, which is not one of the "
@@ -165,6 +171,8 @@ def _references_in(places: list[tuple[tuple[str | int, ...], Any]]) -> Iterator[
 
 def no_public_ip_needs_simplified(view: StackView, pool: Node) -> None:
     """provision: "NoPublicIPAddresses: none (the pool needs a subnet and simplified node communication)"."""
+    if "networkConfiguration" not in pool.value:
+        return
     network = sub(pool, "networkConfiguration")
     public = sub(network, "publicIPAddressConfiguration") if network is not None else None
     provision = public.value.get("provision") if public is not None else None
@@ -185,16 +193,17 @@ def no_public_ip_needs_simplified(view: StackView, pool: Node) -> None:
 
 def pool_identities_are_the_pools(view: StackView, pool: Node) -> None:
     """Mounts, container registries and the start task read with the pool's own identities."""
+    if "mountConfiguration" not in pool.value and "deploymentConfiguration" not in pool.value:
+        return
     places: list[tuple[tuple[str | int, ...], Any]] = []
     for mount in view.items(pool, "mountConfiguration"):
         places += [((*mount.path, kind), config) for kind, config in mount.value.items()]
     config = sub(pool, "deploymentConfiguration", "virtualMachineConfiguration", "containerConfiguration")
     if config is not None:
         places += [(registry.path, registry.value) for registry in view.items(config, "containerRegistries")]
-    if not places:
-        return
-    pool_ids = _pool_identities(pool)
+    pool_ids: set[str] | None = None
     for path, resource_id in _references_in(places):
+        pool_ids = _pool_identities(pool) if pool_ids is None else pool_ids
         if resource_id.lower() not in pool_ids:
             view.error((*path, "resourceId"),
                        f"identity {resource_id.rsplit('/', 1)[-1]!r} is not one of the identities of pool "
@@ -204,7 +213,7 @@ def pool_identities_are_the_pools(view: StackView, pool: Node) -> None:
 def extensions_after_known(view: StackView, pool: Node) -> None:
     """provisionAfterExtensions: "Extensions (by name) that must be provisioned before this one"."""
     config = sub(pool, "deploymentConfiguration", "virtualMachineConfiguration")
-    if config is None:
+    if config is None or "extensions" not in config.value:
         return
     extensions = list(view.items(config, "extensions"))
     names = {e.value.get("name") for e in extensions}
