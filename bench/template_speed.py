@@ -51,7 +51,7 @@ def main() -> None:
         (root / ".git").mkdir()  # the templates/ folder is looked for up to a repository root
         shutil.copytree(Path(__file__).resolve().parents[1] / "templates", root / "templates")
         (root / "stacks").mkdir()
-        templated = root / "stacks" / "templated.yaml"
+        templated = root / "stacks" / "templated.yaml.j2"
         templated.write_text(STACK, encoding="utf-8")
         var = ["--var-file", str(root / "vars.yaml")]
         (root / "vars.yaml").write_text(f"pools: {options.pools}\n", encoding="utf-8")

@@ -34,7 +34,11 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
           "etag": "W/\\"0x8D4EDFEBFADF4AB\\"" | null
         }
       ],
-      "summary": {"add": 0, "change": 0, "replace": 1, "destroy": 0, "unchanged": 0}
+      "summary": {"add": 0, "change": 0, "replace": 1, "destroy": 0, "unchanged": 0},
+      "validationWarnings": [
+        {"file": "stack.yaml", "line": 31, "column": 13, "path": "batchAccounts.main.pools…",
+         "message": "image …: Batch support ends on 2027-06-30 (in 180 days); …", "severity": "warning"}
+      ]
     }
 
 * `kind` — `network`, `storageAccount`, `container`, `fileShare`, `batchAccount`, `application`,
@@ -64,6 +68,8 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
   plan when live state moved on.
 * `summary` — counts: `add` (create), `change` (update, drain), `replace`, `destroy` (delete),
   `unchanged` (no-op).
+* `validationWarnings` — what `deploy validate` warns about the stack (a retiring image or VM
+  size, an API alias it rewrote), each as validate's JSON diagnostic; empty when there are none.
 
 Markers inside values: `"(sensitive)"` for a secret (never its value, in any format),
 `"(known after apply)"` for a value that exists only once apply has created something (the id of a

@@ -16,7 +16,7 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Any
 
-from deployer.errors import PlanError
+from deployer.errors import Diagnostic, PlanError
 from deployer.stack.model import Address, Kind, Target
 
 __all__ = ["FORMAT_VERSION", "Action", "Change", "FieldChange", "Plan", "PlanTarget", "freeze", "thaw"]
@@ -169,9 +169,13 @@ class Plan:
     stack: str
     target: PlanTarget
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    #: what `deploy validate` warned about the stack (a VM size retiring soon, an alias): plans
+    #: repeat it, so a warning is seen where the change is reviewed, not only in validate
+    validation: tuple[Diagnostic, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(self.changes))
+        object.__setattr__(self, "validation", tuple(self.validation))
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -204,6 +208,7 @@ class Plan:
             "target": self.target.to_dict(),
             "changes": [c.to_dict() for c in self.changes],
             "summary": self.counts(),
+            "validationWarnings": [d.as_dict() for d in self.validation],
         }
 
     def to_json(self) -> str:
@@ -245,7 +250,19 @@ class Plan:
             stack=reader.text(reader.get(root, "stack", ""), "stack"),
             target=plan_target,
             changes=tuple(reader.change(item, f"changes[{i}]") for i, item in enumerate(changes)),
+            validation=tuple(_diagnostic(item) for item in root.get("validationWarnings") or ()
+                             if isinstance(item, dict)),
         )
+
+
+def _diagnostic(item: Mapping[str, Any]) -> Diagnostic:
+    """A validation warning as a saved plan holds it (only shown again: never trusted for more)."""
+    def number(key: str) -> int:
+        value = item.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    return Diagnostic(str(item.get("file", "")), number("line"), number("column"), str(item.get("message", "")),
+                      str(item.get("path", "")), str(item.get("severity", "warning")))
 
 
 _BUCKET = {

@@ -147,6 +147,10 @@ def render_text(plan: Plan, color: bool = False) -> str:
     out.lines += [f"Plan for stack {plan.stack} on {plan.target.describe()}", ""]
     for change in plan.actionable:
         out.change(change)
+    for warning in plan.validation:
+        out.lines.append(out.paint(f"Warning: {warning.format().replace(': warning: ', ': ', 1)}", _YELLOW))
+    if plan.validation:
+        out.lines.append("")
     summary = plan.summary()
     out.lines.append(out.paint(summary, _BOLD))
     return "\n".join(out.lines) + "\n"
@@ -216,6 +220,10 @@ def render_markdown(plan: Plan) -> str:
     changes = plan.actionable
     out = [f"### Plan for stack {_code(plan.stack)} on {_code(plan.target.describe())}", "",
            f"**{plan.summary()}**", ""]
+    if plan.validation:
+        out += ["> [!WARNING]", "> The stack validates with warnings:"]
+        out += [f"> - {_code(f'{w.file}:{w.line}:{w.column}')}: {_cell(w.message)}" for w in plan.validation]
+        out.append("")
     if not changes:
         return "\n".join(out)
     out += ["| | Resource | Action | Why |", "| --- | --- | --- | --- |"]

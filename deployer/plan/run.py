@@ -56,6 +56,13 @@ def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
     if only:
         plan = narrow(plan, stack, only)
     check_references(plan, stack, live)
+    warnings = stack.warnings  # validate's: seen where the plan is reviewed, not only in validate
+    if (target_override or stack.target.kind) == "azure":
+        from deployer.plan.images import supported_image_warnings
+        from deployer.stack.checks.lifecycle import today
+
+        warnings += supported_image_warnings(stack, live, clients, today())
+    plan = replace(plan, validation=warnings)
     return PlanRun(stack, plan, stack.source_sha256, clients, live)
 
 

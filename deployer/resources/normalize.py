@@ -173,7 +173,18 @@ def display(value: Any) -> Any:
         return {str(k): display(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [display(v) for v in value]
+    if isinstance(value, str) and "sig=" in value.lower():
+        return redact_sas(value)
     return value
+
+
+_SAS_SIGNATURE = re.compile(r"((?:^|[?&])sig=)[^&#\s\"']*", re.IGNORECASE)
+
+
+def redact_sas(text: str) -> str:
+    """`text` with every SAS signature (`sig=…`) replaced by `(sensitive)`: a live URL Azure returns
+    with its SAS (a resource file's httpUrl) is shown in plans, its signature never."""
+    return _SAS_SIGNATURE.sub(lambda m: m.group(1) + SENSITIVE, text)
 
 
 def contains_secret(value: Any) -> bool:

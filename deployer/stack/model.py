@@ -88,6 +88,8 @@ class Stack:
     variables: Mapping[str, Any] = field(default_factory=dict)
     #: which file this is, as apply records it on accounts (deployer.stack.identity); "" unknown
     file_id: str = ""
+    #: validate's warnings (plans and apply show them too)
+    warnings: tuple[Diagnostic, ...] = ()
 
     def get(self, address: Address | str) -> DesiredResource | None:
         wanted = Address.parse(address) if isinstance(address, str) else address
@@ -109,7 +111,8 @@ def load_stack(path: Path, display: str | None = None,
     stack = build_model(document.data, result.file, path.parent)
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
-                   variables=dict(variables or {}), file_id=stack_file_id(path))
+                   variables=dict(variables or {}), file_id=stack_file_id(path),
+                   warnings=tuple(d for d in result.diagnostics if d.severity == "warning"))
 
 
 def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:

@@ -45,6 +45,16 @@ def _fast_check() -> Any:
 def check_schema(doc: LoadedDocument) -> list[Diagnostic]:
     if _fast_check()(doc.data):
         return []  # the common case; jsonschema below only to explain what is wrong
+    from deployer.stack.spellings import fix_enum_case
+
+    # Enum values in another case (`TaskSuccess` for `tasksuccess`) are accepted: rewritten to the
+    # schema's spelling in the document, which may then be valid (fixing one can uncover another
+    # behind an `if`, hence the few rounds).
+    for _ in range(3):
+        if not fix_enum_case(doc, _validator().iter_errors(doc.data)):
+            break
+        if _fast_check()(doc.data):
+            return []
     diagnostics: list[Diagnostic] = []
     for error in _validator().iter_errors(doc.data):
         diagnostics.extend(_explain(error, doc))

@@ -7,9 +7,10 @@ to tolerate a document the schema rejected. Nothing here touches the network or 
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from deployer.errors import Diagnostic, StackError
 from deployer.stack.checks import run_checks
 from deployer.stack.loader import LoadedDocument, load_stack_file
 from deployer.stack.schema import check_schema
+from deployer.stack.spellings import normalize_spellings
+
+_QUOTED = re.compile(r"'[^']*'")
+_PATH_PART = re.compile(r"[^.\[\]]+")
 
 
 @dataclass
@@ -39,11 +44,49 @@ def validate_file(path: Path, display: str | None = None,
         try:
             doc = load_stack_file(path, name, variables)
         except StackError as exc:
-            return ValidationResult(name, list(exc.diagnostics))
+            return ValidationResult(name, sorted([*exc.diagnostics, *_template_hint(path, name)]))
         result = validate_document(doc, path.parent)
         if doc.line_map is not None:
-            result.diagnostics = sorted(doc.line_map.remap_all(result.diagnostics))
+            result.diagnostics = collapse_repeats(sorted(doc.line_map.remap_all(result.diagnostics)))
+        elif "{" in doc.text:
+            result.diagnostics = sorted([*result.diagnostics, *_template_hint(path, name, doc.text)])
         return result
+
+
+def _template_hint(path: Path, name: str, text: str | None = None) -> list[Diagnostic]:
+    """Template syntax in a stack that is not a template (not *.j2): say why it was not rendered."""
+    from deployer.stack.loader import read_stack_text
+    from deployer.stack.template.render import unrendered_template
+
+    try:
+        text = read_stack_text(path, name) if text is None else text
+    except StackError:
+        return []
+    hint = unrendered_template(text, name)
+    return [hint] if hint is not None else []
+
+
+def collapse_repeats(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per template line: a mistake inside `{% for %}` is rendered (and found) once
+    per iteration, with only the names changing; report it once, with the count."""
+    groups: dict[tuple[str, int, int, str, str], list[Diagnostic]] = {}
+    for d in diagnostics:
+        groups.setdefault((d.file, d.line, d.column, d.severity, _shape(d)), []).append(d)
+    out = []
+    for same in groups.values():
+        first = same[0]
+        if len(same) > 1:
+            first = replace(first, message=f"{first.message} (and {len(same) - 1} more times from this "
+                                           "template line, which a loop renders repeatedly)")
+        out.append(first)
+    return out
+
+
+def _shape(d: Diagnostic) -> str:
+    """The message with the names that vary from one loop iteration to the next (the names in its
+    path: `pool 'p7'`) blanked out."""
+    names = set(_PATH_PART.findall(d.path))
+    return _QUOTED.sub(lambda m: "'…'" if m.group(0)[1:-1] in names else m.group(0), d.message)
 
 
 @contextmanager
@@ -60,7 +103,8 @@ def _gc_paused() -> Iterator[None]:
 
 
 def validate_document(doc: LoadedDocument, base_dir: Path) -> ValidationResult:
-    semantic = run_checks(doc, base_dir)
+    spelled = normalize_spellings(doc)  # first: the checks and the model see one spelling
+    semantic = spelled + run_checks(doc, base_dir)
     # Where a semantic check and the schema flag the same spot (a name's pattern, say), the
     # semantic message explains the rule in words; the schema's regex adds nothing.
     flagged = {(d.line, d.column) for d in semantic}

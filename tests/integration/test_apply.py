@@ -14,7 +14,7 @@ from deployer.cli import main
 from tests.integration.copies import copy_stacks
 
 REPO = Path(__file__).resolve().parents[2]
-STACKS = sorted(p.stem for p in (REPO / "stacks").glob("*.yaml"))
+STACKS = sorted(p.name for pattern in ("*.yaml", "*.yaml.j2") for p in (REPO / "stacks").glob(pattern))
 CANARY = "canary-S3cret-0451"
 
 
@@ -37,7 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize("name", STACKS)
 def test_apply_then_plan_is_empty(stacks: Path, name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    path = str(stacks / f"{name}.yaml")
+    path = str(stacks / name)
     code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
     assert code == 0, out + err
     assert "Apply complete" in out and "0 failed" in out
@@ -172,7 +172,7 @@ def test_a_missing_application_version_plans_an_update(stacks: Path, capsys: pyt
 
     from deployer.azure import Clients
 
-    path = str(stacks / "media-transcode.yaml")
+    path = str(stacks / "media-transcode.yaml.j2")
     code, out, err = run(capsys, "apply", path, "--target", "local", "--auto-approve")
     assert code == 0, out + err
     clients = Clients.for_emulator_embedded(Path(os.environ["DEPLOY_LOCAL_DIR"]))
@@ -195,11 +195,11 @@ def test_a_missing_application_version_plans_an_update(stacks: Path, capsys: pyt
 @pytest.fixture
 def templated(stacks: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """quickstart.yaml with its Batch account name from a variable and its VM size from env."""
-    path = stacks / "quickstart.yaml"
-    text = path.read_text()
+    text = (stacks / "quickstart.yaml").read_text()
     assert "name: baquickstart01" in text and "vmSize: Standard_D2s_v3" in text
     text = text.replace("name: baquickstart01", "name: ba{{ vars.suffix }}").replace(
         "vmSize: Standard_D2s_v3", "vmSize: {{ env.QUICKSTART_SIZE }}")
+    path = stacks / "quickstart.yaml.j2"  # a template says so by its name
     path.write_text(text)
     (stacks / "prod.yaml").write_text("suffix: prod01\n")
     monkeypatch.setenv("QUICKSTART_SIZE", "Standard_D2s_v3")
@@ -244,7 +244,7 @@ def test_a_changed_zip_under_the_same_version(stacks: Path, capsys: pytest.Captu
                                               allow_updates: bool) -> None:
     """The deployer records each uploaded zip's sha256 on its package: a zip changed under the
     same version plans an update, which re-uploads it, or is refused when updates are not allowed."""
-    path = stacks / "media-transcode.yaml"
+    path = stacks / "media-transcode.yaml.j2"
     text = path.read_text()
     assert "allowUpdates: false" in text
     path.write_text(text.replace("allowUpdates: false", f"allowUpdates: {str(allow_updates).lower()}"))

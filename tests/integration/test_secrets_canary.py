@@ -1,6 +1,6 @@
 """Secrets from environment variables and files never leave the deployer except towards Azure.
 
-The stack tests/integration/stacks/secrets-everywhere.yaml fills every kind of secret field a pool
+The stack tests/integration/stacks/secrets-everywhere.yaml.j2 fills every kind of secret field a pool
 has (registry, user and mount passwords, account and SAS keys, an SSH private key) from env
 variables and files. Each gets a unique canary value. The stack is validated, rendered, planned
 in every format, saved, applied (text and JSON events), applied from the saved plan, rotated,
@@ -23,7 +23,7 @@ import pytest
 from deployer.azure import Clients
 from deployer.cli import main
 
-STACK = Path(__file__).parent / "stacks" / "secrets-everywhere.yaml"
+STACK = Path(__file__).parent / "stacks" / "secrets-everywhere.yaml.j2"
 ENV_SECRETS = ("CANARY_REGISTRY", "CANARY_USER", "CANARY_BLOB_KEY", "CANARY_FILE_KEY")
 FILE_SECRETS = ("secrets/ssh.key", "secrets/sas.txt", "secrets/smb.txt")
 
@@ -37,7 +37,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     """The stack in a fresh folder, its secrets set to canaries; returns {where: value}."""
     folder = tmp_path / "stack"
     (folder / "secrets").mkdir(parents=True)
-    shutil.copy(STACK, folder / "stack.yaml")
+    shutil.copy(STACK, folder / "stack.yaml.j2")
     monkeypatch.chdir(folder)
     monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("DEPLOY_DEBUG", "1")
@@ -79,7 +79,7 @@ def test_no_secret_in_any_output_log_or_saved_file(
     outputs: dict[str, str] = {}
     dev = tmp_path / "dev.yaml"
     dev.write_text("env: dev\n")
-    stack = "stack.yaml"
+    stack = "stack.yaml.j2"
 
     assert run(capsys, outputs, "validate", stack, "--var-file", str(dev))[0] == 0
     code, text = run(capsys, outputs, "render", stack, "--var-file", str(dev))
@@ -140,13 +140,13 @@ def test_a_missing_secret_stops_before_anything_is_applied(
     monkeypatch.delenv("CANARY_USER")
     (Path("secrets") / "sas.txt").unlink()
     outputs: dict[str, str] = {}
-    code, text = run(capsys, outputs, "apply", "stack.yaml", "--auto-approve")
+    code, text = run(capsys, outputs, "apply", "stack.yaml.j2", "--auto-approve")
     assert code == 1, text
     lines = STACK.read_text().splitlines()
     user_line = next(i for i, line in enumerate(lines, 1) if "env:CANARY_USER" in line)
     sas_line = next(i for i, line in enumerate(lines, 1) if "file:secrets/sas.txt" in line)
-    assert f"stack.yaml:{user_line}:" in text and "environment variable CANARY_USER is not set" in text
-    assert f"stack.yaml:{sas_line}:" in text and "cannot read the secret file secrets/sas.txt" in text
+    assert f"stack.yaml.j2:{user_line}:" in text and "environment variable CANARY_USER is not set" in text
+    assert f"stack.yaml.j2:{sas_line}:" in text and "cannot read the secret file secrets/sas.txt" in text
     assert leaks(outputs, workspace) == []
     clients = Clients.for_emulator_embedded(tmp_path / "state",
                                             subscription_id="00000000-0000-0000-0000-0000000000c1")
@@ -161,10 +161,10 @@ def test_destroy_needs_no_secret(workspace: dict[str, str], monkeypatch: pytest.
                                  capsys: pytest.CaptureFixture[str]) -> None:
     """Tearing down a throwaway environment must not need its secrets (a pipeline may not have them)."""
     outputs: dict[str, str] = {}
-    assert run(capsys, outputs, "apply", "stack.yaml", "--auto-approve")[0] == 0
+    assert run(capsys, outputs, "apply", "stack.yaml.j2", "--auto-approve")[0] == 0
     for name in ENV_SECRETS:
         monkeypatch.delenv(name)
     for name in FILE_SECRETS:
         Path(name).unlink()
-    code, text = run(capsys, outputs, "destroy", "stack.yaml", "--auto-approve", "--allow-data-loss")
+    code, text = run(capsys, outputs, "destroy", "stack.yaml.j2", "--auto-approve", "--allow-data-loss")
     assert code == 0 and "Destroy complete" in text, text

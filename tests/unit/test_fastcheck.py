@@ -20,7 +20,7 @@ from tests.unit.test_validate_fuzz import _paths, values
 
 FAST = compile_schema(schema())
 SLOW = Draft202012Validator(schema())
-STACKS = ["stacks/quickstart.yaml", "stacks/media-transcode.yaml", "stacks/hpc.yaml"]
+STACKS = ["stacks/quickstart.yaml", "stacks/media-transcode.yaml.j2", "stacks/hpc.yaml"]
 
 
 @pytest.mark.parametrize("name", STACKS)

@@ -59,15 +59,15 @@ def stack_with(field: str, call: str) -> str:
 
 
 def check(repo: Path, text: str) -> list[str]:
-    path = repo / "stacks" / "s.yaml"
+    path = repo / "stacks" / "s.yaml.j2"
     path.write_text(text, encoding="utf-8")
-    return [d.format() for d in validate_file(path, "stacks/s.yaml").diagnostics]
+    return [d.format() for d in validate_file(path, "stacks/s.yaml.j2").diagnostics]
 
 
 def pool(repo: Path, field: str, call: str) -> dict[str, Any]:
-    path = repo / "stacks" / "s.yaml"
+    path = repo / "stacks" / "s.yaml.j2"
     path.write_text(stack_with(field, call), encoding="utf-8")
-    stack = load_stack(path, "stacks/s.yaml")
+    stack = load_stack(path, "stacks/s.yaml.j2")
     return next(r.spec for r in stack.of_kind(Kind.POOL))
 
 
@@ -262,7 +262,7 @@ def test_bad_parameters_point_at_the_call(repo: Path, field: str, call: str, mes
     line = next(i for i, text_line in enumerate(text.splitlines(), 1) if call in text_line)
     found = check(repo, text)
     assert len(found) == 1, found
-    assert found[0].startswith(f"stacks/s.yaml:{line}:"), found
+    assert found[0].startswith(f"stacks/s.yaml.j2:{line}:"), found
     assert message in found[0]
 
 
@@ -277,9 +277,9 @@ def test_interval_forms(repo: Path, interval: object, iso: str) -> None:
 def test_strings_from_the_command_line_are_accepted_for_every_kind_of_parameter(repo: Path) -> None:
     """--var gives strings: "true", "3", "-1" work where true, 3 and -1 do."""
     call = "start_tasks.shell(['true'], admin=vars.admin, wait=vars.wait, retries=vars.retries)"
-    path = repo / "stacks" / "s.yaml"
+    path = repo / "stacks" / "s.yaml.j2"
     path.write_text(stack_with("startTask", call), encoding="utf-8")
-    stack = load_stack(path, "stacks/s.yaml", variables={"admin": "False", "wait": "true", "retries": "-1"})
+    stack = load_stack(path, "stacks/s.yaml.j2", variables={"admin": "False", "wait": "true", "retries": "-1"})
     task = next(r.spec for r in stack.of_kind(Kind.POOL))["startTask"]
     assert (task["userIdentity"]["autoUser"]["elevationLevel"], task["waitForSuccess"], task["maxTaskRetryCount"]) == (
         "NonAdmin", True, -1)
@@ -288,9 +288,9 @@ def test_strings_from_the_command_line_are_accepted_for_every_kind_of_parameter(
 def test_numbers_from_the_command_line_are_accepted(repo: Path) -> None:
     """--var gives strings: "20" is as good as 20 for a count."""
     text = stack_with("scaleSettings", "autoscale.pending_tasks(max_low_priority=vars.cap)")
-    path = repo / "stacks" / "s.yaml"
+    path = repo / "stacks" / "s.yaml.j2"
     path.write_text(text, encoding="utf-8")
-    stack = load_stack(path, "stacks/s.yaml", variables={"cap": "20"})
+    stack = load_stack(path, "stacks/s.yaml.j2", variables={"cap": "20"})
     formula = next(r.spec for r in stack.of_kind(Kind.POOL))["scaleSettings"]["autoScale"]["formula"]
     assert "min(20, max(0, $nodes - $TargetDedicatedNodes))" in formula
 
@@ -304,7 +304,7 @@ def media(env: str | None) -> dict[str, Any]:
         from deployer.stack.template import load_variables
 
         variables = load_variables([REPO / "stacks" / "envs" / f"{env}.yaml"])
-    stack = load_stack(REPO / "stacks" / "media-transcode.yaml", variables=variables)
+    stack = load_stack(REPO / "stacks" / "media-transcode.yaml.j2", variables=variables)
     resources = {str(r.address): r for r in stack.resources}
     transcode = resources["batchAccounts.media.pools.transcode"].spec
     formula = transcode["scaleSettings"]["autoScale"]["formula"]

@@ -22,7 +22,7 @@ from deployer.stack.loader import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "schemas" / "stack.schema.json"
-STACKS = sorted((ROOT / "stacks").glob("*.yaml"))
+STACKS = sorted([*(ROOT / "stacks").glob("*.yaml"), *(ROOT / "stacks").glob("*.yaml.j2")])
 MODELINE = "# yaml-language-server: $schema=../schemas/stack.schema.json"
 
 
@@ -98,7 +98,7 @@ def test_every_pattern_compiles(schema):
 
 
 def test_the_three_example_stacks_exist():
-    assert {p.name for p in STACKS} >= {"quickstart.yaml", "media-transcode.yaml", "hpc.yaml"}
+    assert {p.name for p in STACKS} >= {"quickstart.yaml", "media-transcode.yaml.j2", "hpc.yaml"}
 
 
 @pytest.mark.parametrize("path", STACKS, ids=[p.name for p in STACKS])

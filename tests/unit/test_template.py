@@ -13,6 +13,7 @@ from deployer.stack import template
 from deployer.stack.loader import load_stack_file
 from deployer.stack.model import load_stack
 from deployer.stack.template import load_variables, render_stack_text
+from deployer.stack.template.render import LITERAL_HINT
 from deployer.stack.validate import validate_file
 from tests.unit.stacks import BASE, mutate
 
@@ -39,17 +40,17 @@ def write(path: Path, text: str) -> Path:
 
 
 def render(repo: Path, text: str, variables: dict[str, object] | None = None) -> str:
-    return render_stack_text(text, "stacks/s.yaml", repo / "stacks", variables).text
+    return render_stack_text(text, "stacks/s.yaml.j2", repo / "stacks", variables).text
 
 
 def errors(repo: Path, text: str, variables: dict[str, object] | None = None) -> list[str]:
-    path = write(repo / "stacks" / "s.yaml", text)
-    return [d.format() for d in validate_file(path, "stacks/s.yaml", variables).diagnostics]
+    path = write(repo / "stacks" / "s.yaml.j2", text)
+    return [d.format() for d in validate_file(path, "stacks/s.yaml.j2", variables).diagnostics]
 
 
 def pool(repo: Path, text: str, variables: dict[str, object] | None = None) -> dict[str, object]:
-    path = write(repo / "stacks" / "s.yaml", text)
-    data = load_stack_file(path, "stacks/s.yaml", variables).data
+    path = write(repo / "stacks" / "s.yaml.j2", text)
+    data = load_stack_file(path, "stacks/s.yaml.j2", variables).data
     return data["batchAccounts"]["main"]["pools"]["p1"]  # type: ignore[no-any-return]
 
 
@@ -59,7 +60,7 @@ def pool(repo: Path, text: str, variables: dict[str, object] | None = None) -> d
 def test_stack_vars_render_and_validate(repo):
     assert errors(repo, TEMPLATED) == []
     assert pool(repo, TEMPLATED)["taskSlotsPerNode"] == 2
-    stack = load_stack(repo / "stacks" / "s.yaml")
+    stack = load_stack(repo / "stacks" / "s.yaml.j2")
     assert stack.get("batchAccounts.main.pools.p1").spec["vmSize"] == "Standard_D2s_v3"
 
 
@@ -89,7 +90,7 @@ def test_env_gives_named_variables(repo, monkeypatch):
 def test_env_missing_variable_is_named(repo, monkeypatch):
     monkeypatch.delenv("DEPLOY_TEST_MISSING", raising=False)
     assert errors(repo, "stack: demo\nx: {{ env.DEPLOY_TEST_MISSING }}\n") == [
-        "stacks/s.yaml:2:7: error: environment variable DEPLOY_TEST_MISSING is not set "
+        "stacks/s.yaml.j2:2:7: error: environment variable DEPLOY_TEST_MISSING is not set "
         "(used as env.DEPLOY_TEST_MISSING)"
     ]
 
@@ -100,14 +101,14 @@ def test_env_cannot_be_listed(repo):
 
 def test_vars_block_must_not_use_template_syntax(repo):
     assert errors(repo, "stack: demo\nvars:\n  a: {{ 1 }}\n") == [
-        "stacks/s.yaml:2:1: error: the stack's vars: block must be plain YAML without template syntax "
+        "stacks/s.yaml.j2:2:1: error: the stack's vars: block must be plain YAML without template syntax "
         "({{ }}, {% %}, {# #}): it is read before the stack is rendered"
     ]
 
 
 def test_vars_block_must_be_a_mapping(repo):
     assert errors(repo, "stack: demo\nvars: [1]\nx: {{ 1 }}\n") == [
-        "stacks/s.yaml:2:7: error: vars: must be a mapping of names to values, not a list (at vars)"
+        "stacks/s.yaml.j2:2:7: error: vars: must be a mapping of names to values, not a list (at vars)"
     ]
 
 
@@ -119,10 +120,10 @@ def test_file_without_template_syntax_is_not_rendered(repo, monkeypatch):
         raise AssertionError("rendered a file with no template syntax")
 
     monkeypatch.setattr(template, "render_stack_text", boom)
-    path = write(repo / "stacks" / "s.yaml", BASE)
-    doc = load_stack_file(path, "stacks/s.yaml")
+    path = write(repo / "stacks" / "s.yaml.j2", BASE)
+    doc = load_stack_file(path, "stacks/s.yaml.j2")
     assert doc.line_map is None
-    assert validate_file(path, "stacks/s.yaml").ok
+    assert validate_file(path, "stacks/s.yaml.j2").ok
 
 
 def test_render_returns_plain_text_as_is(repo):
@@ -137,24 +138,25 @@ def test_render_returns_plain_text_as_is(repo):
 def test_undefined_variable_position(repo):
     text = mutate("taskSlotsPerNode: 2", "taskSlotsPerNode: {{ vars.slotz }}")
     assert errors(repo, text) == [
-        "stacks/s.yaml:31:30: error: undefined variable vars.slotz: set it under the stack's vars:, "
+        "stacks/s.yaml.j2:31:30: error: undefined variable vars.slotz: set it under the stack's vars:, "
         "in a --var-file or with --var slotz=VALUE"
     ]
 
 
 def test_undefined_plain_name_position(repo):
     assert errors(repo, "stack: demo\ntarget:\n  kind: {{ kind }}\n") == [
-        "stacks/s.yaml:3:12: error: template error: 'kind' is undefined"
+        "stacks/s.yaml.j2:3:12: error: template error: 'kind' is undefined"
     ]
 
 
 def test_syntax_error_position(repo):
     text = mutate("    jobs:\n", "    jobs:\n{% if vars.x %}\n")
     (message,) = errors(repo, text)
-    assert message.startswith("stacks/s.yaml:")
+    assert message.startswith("stacks/s.yaml.j2:")
     assert "template syntax error: Unexpected end of template" in message
     unclosed = errors(repo, "stack: demo\ntarget:\n  kind: {{ 1 + }}\n")
-    assert unclosed == ["stacks/s.yaml:3:9: error: template syntax error: unexpected 'end of print statement'"]
+    assert unclosed == ["stacks/s.yaml.j2:3:9: error: template syntax error: unexpected 'end of print statement'"
+                        + LITERAL_HINT]
 
 
 # --- line map: schema errors in rendered text -------------------------------------------------
@@ -163,7 +165,7 @@ def test_syntax_error_position(repo):
 def test_schema_error_in_rendered_text_points_at_stack_line(repo):
     text = TEMPLATED.replace("taskSlotsPerNode: {{ vars.slots }}", "taskSlotsPerNode: {{ vars.slots }}x")
     assert errors(repo, text) == [
-        "stacks/s.yaml:34:27: error: expected an integer, got a string ('2x') "
+        "stacks/s.yaml.j2:34:27: error: expected an integer, got a string ('2x') "
         "(at batchAccounts.main.pools.p1.taskSlotsPerNode)"
     ]
 
@@ -173,17 +175,17 @@ def test_lines_after_a_loop_keep_their_stack_line(repo):
     text = mutate("        taskSlotsPerNode: 2\n", "        taskSlotsPerNode: 2\n" + loop)
     text = text.replace("pool: p1", "pool: p9")  # line 38 in the stack, 46 in the rendered text
     found = errors(repo, text)
-    assert "stacks/s.yaml:38:15: error: pool 'p9' is not defined in Batch account 'main'; did you mean 'p1'?" \
+    assert "stacks/s.yaml.j2:38:15: error: pool 'p9' is not defined in Batch account 'main'; did you mean 'p1'?" \
         in "\n".join(found)
-    # the loop's pools lack required keys: reported at the loop body's line, for each pool
-    for name in "abc":
-        assert f"stacks/s.yaml:34:9: error: missing required key 'vmSize' in pool '{name}' " \
-            f"(at batchAccounts.main.pools.{name})" in found
+    # the loop's pools lack required keys: reported once at the loop body's line, with the count
+    assert "stacks/s.yaml.j2:34:9: error: missing required key 'vmSize' in pool 'a' (and 2 more times from this " \
+        "template line, which a loop renders repeatedly) (at batchAccounts.main.pools.a)" in found
+    assert not any("pool 'b'" in line for line in found)
 
 
 def test_multiline_value_maps_to_its_expression_line(repo):
     text = "stack: demo\nx: |\n  {{ vars.body | indent(2) }}\ntarget: 12\n"
-    rendered = render_stack_text(text, "s.yaml", repo, {"body": "one\ntwo\nthree"})
+    rendered = render_stack_text(text, "s.yaml.j2", repo, {"body": "one\ntwo\nthree"})
     assert rendered.text == "stack: demo\nx: |\n  one\n  two\n  three\ntarget: 12\n"
     assert rendered.line_map is not None
     assert [rendered.line_map.locate(n)[1] for n in range(1, 7)] == [1, 2, 3, 3, 3, 4]
@@ -193,7 +195,7 @@ def test_yaml_error_in_rendered_text_points_at_stack_line(repo):
     plain = errors(repo, "stack: demo\ntarget: [\n")
     loop = "{% for i in range(5) %}\n# comment {{ i }}\n{% endfor %}\n"
     templated = errors(repo, loop + "stack: demo\ntarget: [\n")
-    assert plain == ["stacks/s.yaml:3:1: error: invalid YAML: while parsing a flow node: did not find expected "
+    assert plain == ["stacks/s.yaml.j2:3:1: error: invalid YAML: while parsing a flow node: did not find expected "
                      "node content"]
     assert templated == [plain[0].replace(":3:1:", ":6:1:")]
 
@@ -267,7 +269,7 @@ def test_import_macros_from_templates(repo):
 
 def test_missing_include_is_a_clear_error(repo):
     (message,) = errors(repo, "stack: demo\n{% include 'nope.yaml' %}\n")
-    assert message == ("stacks/s.yaml:2:1: error: template error: template 'nope.yaml' not found in "
+    assert message == ("stacks/s.yaml.j2:2:1: error: template error: template 'nope.yaml' not found in "
                        "stacks or templates")
 
 
@@ -289,7 +291,7 @@ def test_missing_include_is_a_clear_error(repo):
 )
 def test_sandbox_escapes_fail_cleanly(repo, expression, message):
     (found,) = errors(repo, f"stack: demo\nx: {expression}\n")
-    assert found.startswith("stacks/s.yaml:2:")
+    assert found.startswith("stacks/s.yaml.j2:2:")
     assert message in found
 
 
@@ -302,7 +304,7 @@ def test_symlink_out_of_templates_is_refused(repo, tmp_path_factory):
 
 
 def test_cli_escape_is_not_a_traceback(repo, capsys):
-    path = write(repo / "stacks" / "s.yaml", "stack: demo\nx: {{ ''.__class__.__mro__ }}\n")
+    path = write(repo / "stacks" / "s.yaml.j2", "stack: demo\nx: {{ ''.__class__.__mro__ }}\n")
     assert main(["validate", str(path)]) == 1
     err = capsys.readouterr().err
     assert "unsafe" in err
@@ -355,7 +357,7 @@ def test_malformed_var(assignment):
 
 
 def test_cli_validate_with_var(repo, capsys):
-    path = write(repo / "stacks" / "s.yaml", TEMPLATED.replace("  slots: 2\n", ""))
+    path = write(repo / "stacks" / "s.yaml.j2", TEMPLATED.replace("  slots: 2\n", ""))
     assert main(["validate", str(path)]) == 1
     assert "undefined variable vars.slots" in capsys.readouterr().err
     assert main(["validate", str(path), "--var", "slots=2"]) == 0
@@ -364,7 +366,7 @@ def test_cli_validate_with_var(repo, capsys):
 
 
 def test_cli_validate_with_var_file_and_var_precedence(repo, capsys):
-    path = write(repo / "stacks" / "s.yaml", TEMPLATED)
+    path = write(repo / "stacks" / "s.yaml.j2", TEMPLATED)
     bad = write(repo / "bad.yaml", "slots: two\n")
     good = write(repo / "good.yaml", "slots: 3\n")
     assert main(["validate", str(path), "--var-file", str(bad)]) == 1
@@ -374,7 +376,7 @@ def test_cli_validate_with_var_file_and_var_precedence(repo, capsys):
 
 
 def test_cli_bad_var_input_exits_1(repo, capsys):
-    path = write(repo / "stacks" / "s.yaml", TEMPLATED)
+    path = write(repo / "stacks" / "s.yaml.j2", TEMPLATED)
     assert main(["validate", str(path), "--var", "slots"]) == 1
     assert "expected NAME=VALUE" in capsys.readouterr().err
     assert main(["validate", str(path), "--var-file", "absent.yaml"]) == 1
@@ -386,7 +388,7 @@ def test_cli_bad_var_input_exits_1(repo, capsys):
 
 def test_cli_render_prints_rendered_stack_and_keeps_secret_references(repo, capsys):
     text = TEMPLATED + "x: {secret: env:SMB_PASSWORD}\n"
-    path = write(repo / "stacks" / "s.yaml", text)
+    path = write(repo / "stacks" / "s.yaml.j2", text)
     assert main(["render", str(path), "--var", "slots=5"]) == 0
     out = capsys.readouterr().out
     assert "taskSlotsPerNode: 5\n" in out
@@ -416,7 +418,7 @@ def test_cli_help_mentions_var_options(capsys):
 ])
 def test_runaway_values_are_refused_at_their_line(repo, expression, message):
     found = errors(repo, "stack: demo\nvalue: 1\n" + expression + "\n")
-    assert len(found) == 1 and found[0].startswith("stacks/s.yaml:3:"), found
+    assert len(found) == 1 and found[0].startswith("stacks/s.yaml.j2:3:"), found
     assert message in found[0]
 
 
@@ -449,7 +451,7 @@ def test_closing_delimiters_inside_expressions(repo, text):
     assert "\ue000" not in rendered
     found = errors(repo, text + "stack: demo\ntarget: 7\n")
     line = text.count("\n") + 2
-    assert any(f.startswith(f"stacks/s.yaml:{line}:") and "target" in f for f in found), found
+    assert any(f.startswith(f"stacks/s.yaml.j2:{line}:") and "target" in f for f in found), found
 
 
 def test_whitespace_stripped_before_a_tag_carries_no_marker(repo):

@@ -98,6 +98,7 @@ def register(router: Router) -> None:
     add("GET", "/pools/{pool_id}", get_pool)
     add("HEAD", "/pools/{pool_id}", pool_exists)
     add("GET", "/nodecounts", list_node_counts)
+    add("GET", "/supportedimages", list_supported_images)
     add("GET", "/pools/{pool_id}/nodes", list_nodes)
     add("GET", "/pools/{pool_id}/nodes/{node_id}", get_node)
     # pool writes through the data plane: translated, then batch_mgmt's own rules
@@ -557,6 +558,13 @@ def _pool(req: Request, account: Doc, pool_id: str) -> Doc:
     if doc is None:
         raise errors.pool_not_found()
     return doc
+
+
+def list_supported_images(req: Request, account: Doc) -> Response:
+    """Pool_ListSupportedImages, answered from the deployer's lifecycle catalog."""
+    from deployer.stack.catalog import supported_images
+
+    return _list(req, account, "supportedimages", supported_images())
 
 
 def list_pools(req: Request, account: Doc) -> Response:

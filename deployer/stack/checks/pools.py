@@ -1,37 +1,24 @@
 """Pool settings Azure would reject at create time, caught while the stack is still a file.
 
 Checks that need a table (VM sizes, images) use the shipped catalogs and stay silent for
-sizes and images they do not know: an unknown size is not an error, only an unverified one
-(a warning when it is one or two letters away from a known size).
+sizes and images they do not know; unknown and retired sizes and images are the lifecycle
+check's (deployer.stack.checks.lifecycle).
 """
 
 from __future__ import annotations
 
 from deployer.stack import catalog
+from deployer.stack.checks import lifecycle
 from deployer.stack.checks.view import Node, StackView, sub
 from deployer.stack.formula import check_formula
-from deployer.stack.suggest import closest
 
 
 def check(view: StackView) -> None:
     for _account, pool in view.pools():
-        _vm_size(view, pool)
         _autoscale_formula(view, pool)
         _task_slots(view, pool)
         _node_agent(view, pool)
         _mount_paths(view, pool)
-
-
-def _vm_size(view: StackView, pool: Node) -> None:
-    """A size missing from the table is only unverified (Azure adds sizes), unless it is one or
-    two letters away from a known size: then it is most likely a typo, and a warning says which."""
-    size = pool.value.get("vmSize")
-    if not isinstance(size, str) or catalog.vcpus(size) is not None:
-        return
-    suggestion = closest(size, catalog.vm_size_names())
-    if suggestion is not None:
-        view.error((*pool.path, "vmSize"), f"unknown VM size {size!r}; did you mean {suggestion!r}?",
-                   severity="warning")
 
 
 def _autoscale_formula(view: StackView, pool: Node) -> None:
@@ -68,6 +55,9 @@ def _node_agent(view: StackView, pool: Node) -> None:
     publisher, offer, sku = (image.get(k) for k in ("publisher", "offer", "sku"))
     if not (isinstance(publisher, str) and isinstance(offer, str) and isinstance(sku, str)):
         return
+    image_lifecycle = catalog.image_lifecycle(publisher, offer, sku)
+    if image_lifecycle is not None and lifecycle.ended(image_lifecycle, lifecycle.today()):
+        return  # past its end of support: the lifecycle check says so, and what to use instead
     expected = catalog.expected_node_agents(publisher, offer, sku)
     if expected and agent.lower() not in {e.lower() for e in expected}:
         choices = " or ".join(repr(e) for e in expected)

@@ -10,9 +10,10 @@ from types import TracebackType
 from typing import Any
 
 from deployer.errors import Diagnostic, StackError
+from deployer.stack.suggest import closest
 from deployer.stack.template import limits
 from deployer.stack.template.limits import bounded_render, check_binop, time_limit
-from deployer.stack.template.linemap import SYNTAX, Rendered, clean, has_template_syntax, mark, unmark
+from deployer.stack.template.linemap import SYNTAX, Rendered, clean, has_template_syntax, mark, tag_end, unmark
 from deployer.stack.template.variables import stack_vars
 
 
@@ -22,7 +23,9 @@ class _Vars(dict[str, Any]):
     def __missing__(self, key: str) -> Any:
         from jinja2.exceptions import UndefinedError
 
-        raise UndefinedError(f"undefined variable vars.{key}: set it under the stack's vars:, in a "
+        close = closest(str(key), [k for k in self if isinstance(k, str)])
+        hint = f"did you mean vars.{close}? Otherwise " if close else ""
+        raise UndefinedError(f"undefined variable vars.{key}: {hint}set it under the stack's vars:, in a "
                              f"--var-file or with --var {key}=VALUE")
 
 
@@ -63,8 +66,9 @@ def _display(path: Path) -> str:
 
 def render_stack_text(text: str, file: str, base_dir: Path,
                       variables: Mapping[str, Any] | None = None) -> Rendered:
-    """Render `text` (the stack `file`, in `base_dir`) or return it as is if it is no template."""
-    if not has_template_syntax(text):
+    """Render `text` (the stack `file`, in `base_dir`) or return it as is if it is no template:
+    only a file named `*.j2` is one (see `is_template`)."""
+    if not is_template(file) or not has_template_syntax(text):
         return Rendered(text, None)
     context_vars = _Vars(stack_vars(text, file))
     context_vars.update(variables or {})
@@ -117,7 +121,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
     environment.filters["json"] = _flow_json
     environment.globals["fail"] = _fail
     try:
-        code = environment.compile(mark(text, 0), name=file, filename=file)
+        code = environment.compile(mark(protect_comments(text), 0), name=file, filename=file)
         template = environment.template_class.from_code(environment, code, environment.make_globals(None))
         with time_limit(limits.MAX_RENDER_SECONDS):
             output = bounded_render(template.generate(vars=context_vars, env=_Env()), files)
@@ -125,19 +129,178 @@ def render_stack_text(text: str, file: str, base_dir: Path,
         where = exc.filename or file
         where = where if where in sources else file
         line = exc.lineno or 1
-        message = f"template syntax error: {clean(exc.message or str(exc))}"
+        message = f"template syntax error: {clean(exc.message or str(exc))}{LITERAL_HINT}"
         raise StackError([Diagnostic(where, line, _column(sources.get(where, ""), line, None), message)]) from None
     except Exception as exc:  # any failure while rendering is an error in the template
         where, line = getattr(exc, "where", None) or _template_frame(
             exc.__traceback__, sources, file, caller=isinstance(exc, TemplateFailure))
         message = clean(getattr(exc, "message", None) or str(exc) or type(exc).__name__)
         name = _undefined_name(message)
+        message = _with_suggestion(message, context_vars, sources)
         prefix = "" if message.startswith(("undefined variable", "environment variable")) else "template error: "
         raise StackError([Diagnostic(where, line, _column(sources.get(where, ""), line, name),
                                      f"{prefix}{message}")]) from None
     if text.endswith("\n") and not output.endswith("\n"):
         output += "\n"
     return unmark(output, files, file)
+
+
+#: Said with every template syntax error: the usual cause is text meant literally.
+LITERAL_HINT = (" (this file is rendered as a Jinja template because its name ends in .j2; for a literal '{{' "
+                "write {{ '{{' }}, or wrap the text in {% raw %}…{% endraw %})")
+
+
+def is_template(file: str) -> bool:
+    """A stack is a template only when it says so by its name: `media.yaml.j2`. A plain `.yaml`
+    file is read as YAML, whatever `{{`, `{%` or `{#` its values hold (bash `${#a[@]}`, docker
+    `--format '{{.ID}}'`)."""
+    return file.lower().endswith(".j2")
+
+
+_JINJA_INTENT = re.compile(r"\{\{-?\s*(?:vars|env)\s*\.\s*\w+[^}]*\}\}"
+                           r"|\{%-?\s*(?:if|for|set|include|import|from|macro)\b[^%]*%\}")
+
+
+def unrendered_template(text: str, file: str) -> Diagnostic | None:
+    """A warning for a plain stack (not `*.j2`) that holds what only makes sense rendered
+    (`{{ vars.env }}`, `{% for %}`): it is read literally, which is rarely what was meant."""
+    if is_template(file) or not has_template_syntax(text):
+        return None
+    for number, line in enumerate(text.splitlines(), 1):
+        end = _comment_start(line)
+        match = _JINJA_INTENT.search(line if end is None else line[:end])
+        if match:
+            return Diagnostic(file, number, match.start() + 1,
+                              f"{match.group(0)!r} is template syntax, but this file is read as plain YAML: "
+                              f"only stacks named *.j2 are rendered (rename it to {PurePosixPath(file).name}.j2)",
+                              severity="warning")
+    return None
+
+
+def _with_suggestion(message: str, context_vars: Mapping[str, Any], sources: Mapping[str, str]) -> str:
+    """"Did you mean" for a name the template does not define: a variable written without
+    `vars.`, or a macro misspelt in an imported template (`autoscale.pending_task`)."""
+    match = re.fullmatch(r"'(\w+)' is undefined", message)
+    if match:
+        name = match.group(1)
+        names = [k for k in context_vars if isinstance(k, str)]
+        close = name if name in names else closest(name, names)
+        if close:
+            return f"{message}; did you mean vars.{close}?"
+        return message
+    match = re.search(r"TemplateModule object'? has no attribute '(\w+)'", message)
+    if match:
+        name = match.group(1)
+        macros = sorted({m for source in sources.values() for m in _MACRO.findall(source)})
+        close = closest(name, macros)
+        hint = f"; did you mean {close!r}?" if close else ""
+        return f"the imported template has no macro {name!r}{hint}"
+    return message
+
+
+_MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)")
+
+
+_RAW_OPEN = "{% raw %}"
+_RAW_CLOSE = "{% endraw %}"
+
+
+def protect_comments(text: str) -> str:
+    """`text` with every YAML comment wrapped in `{% raw %}`: comments never render, so a `{{` or
+    `${#` in one cannot break (or change) the stack. Lines inside block scalars (`|`, `>`) are
+    values, not comments, and render; template tags (and `{% raw %}` blocks) are skipped whole,
+    wherever they are, as Jinja's lexer sees them. One pass, left to right: on each line, what
+    starts first — a comment or a tag — wins."""
+    out: list[str] = []
+    i, n = 0, len(text)
+    line_begin, indent, quote = 0, 0, ""
+    content_line = False  # a line of a block scalar: no comments on it
+    block_indent: int | None = None
+    at_line_start = True
+    while i < n:
+        if at_line_start:
+            at_line_start = False
+            line_begin, quote = i, ""
+            eol = text.find("\n", i)
+            line = text[i:eol if eol >= 0 else n]
+            stripped = line.strip()
+            indent = len(line) - len(line.lstrip(" "))
+            content_line = block_indent is not None and (
+                not stripped or indent > block_indent or stripped.startswith(("{%", "{#")))
+            if block_indent is not None and not content_line:
+                block_indent = None
+        if text.startswith(SYNTAX, i):
+            close = tag_end(text, i + 2, text[i:i + 2])
+            if close < 0:  # unterminated: Jinja reports it
+                out.append(text[i:])
+                break
+            end = close + 2
+            if text.startswith("{%", i) and _RAW_TAG.fullmatch(text, i, end):
+                endraw = _ENDRAW_TAG.search(text, end)
+                end = endraw.end() if endraw else n
+            out.append(text[i:end])
+            if "\n" in text[i:end]:
+                line_begin = text.rfind("\n", i, end) + 1
+            i = end
+            continue
+        char = text[i]
+        if char == "\n":
+            if not content_line and _BLOCK_SCALAR.search(text[line_begin:i].rstrip()):
+                block_indent = indent
+            out.append(char)
+            i += 1
+            at_line_start = True
+            continue
+        if content_line or (char not in _SPECIAL):
+            # Nothing to decide until the next character that can start or end something.
+            found = (_TAG_OR_EOL if content_line else _NEXT_SPECIAL).search(text, i + 1)
+            stop = found.start() if found else n
+            out.append(text[i:stop])
+            i = stop
+            continue
+        if quote:
+            if char == quote and quote == "'" and text.startswith("''", i):
+                out.append("''")
+                i += 2
+                continue
+            if char == quote:
+                quote = ""
+            elif char == "\\" and quote == '"' and i + 1 < n and text[i + 1] != "\n":
+                out.append(text[i:i + 2])
+                i += 2
+                continue
+        elif char in "'\"" and (i == line_begin or text[i - 1] in " \t[{,:-"):
+            quote = char
+        elif char == "#" and (i == line_begin or text[i - 1] in " \t"):
+            eol = text.find("\n", i)
+            eol = n if eol < 0 else eol
+            comment = text[i:eol]
+            out.append(comment if "endraw" in comment else f"{_RAW_OPEN}{comment}{_RAW_CLOSE}")
+            if _BLOCK_SCALAR.search(text[line_begin:i].rstrip()):
+                block_indent = indent
+                content_line = True  # the rest is the newline: keep the block scalar state
+            i = eol
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+_BLOCK_SCALAR = re.compile(r"(?:^|[:\s-])\s*[|>][-+0-9]*$")
+_SPECIAL = frozenset("#'\"\\{\n")
+_NEXT_SPECIAL = re.compile(r"[#'\"\\{\n]")
+_TAG_OR_EOL = re.compile(r"[{\n]")
+_RAW_TAG = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
+_ENDRAW_TAG = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
+
+
+def _comment_start(line: str) -> int | None:
+    """Where a YAML comment starts on one line (outside quotes and template tags), or None."""
+    protected = protect_comments(line)
+    at = protected.find(_RAW_OPEN)
+    while at >= 0 and not protected.startswith(_RAW_OPEN + "#", at):
+        at = protected.find(_RAW_OPEN, at + 1)
+    return None if at < 0 or protected[:at] != line[:at] else at
 
 
 class TemplateFailure(Exception):

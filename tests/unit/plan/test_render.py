@@ -138,3 +138,18 @@ def test_markdown_escapes_what_would_break_it() -> None:
     assert "a \\| b &lt;script&gt;" in markdown and "<script>" not in markdown
     fence = re.search(r"^(`{3,})diff$", markdown, re.M)
     assert fence and len(fence.group(1)) == 5  # longer than any run of backticks inside
+
+
+def test_validation_warnings_render_in_text_markdown_and_json_and_survive_a_saved_plan() -> None:
+    from dataclasses import replace as with_
+
+    from deployer.errors import Diagnostic
+
+    warning = Diagnostic("stack.yaml", 12, 9, "VM size 'Standard_X': Azure retires it soon", "a.b", "warning")
+    plan = with_(Plan("demo", TARGET), validation=(warning,))
+    assert "Warning: stack.yaml:12:9: VM size 'Standard_X': Azure retires it soon (at a.b)" in render_text(plan)
+    markdown = render_markdown(plan)
+    assert "> [!WARNING]" in markdown and "`stack.yaml:12:9`: VM size 'Standard_X': Azure retires it soon" in markdown
+    data = json.loads(render_json(plan))
+    assert data["validationWarnings"] == [warning.as_dict()]
+    assert Plan.from_json(render_json(plan)).validation == (warning,)
