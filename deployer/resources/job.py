@@ -151,9 +151,23 @@ def _desired_task(task: dict[str, Any], context: DiffContext) -> dict[str, Any]:
     return task
 
 
+def stack_spelling(value: Any) -> Any:
+    """Service-API JSON with the stack's spelling of names the two Batch APIs spell differently: a
+    user identity's `username` (service) is the stack's (and the management API's) `userName`."""
+    if isinstance(value, Mapping):
+        out = {k: stack_spelling(v) for k, v in value.items()}
+        identity = out.get("userIdentity")
+        if isinstance(identity, dict) and "username" in identity:
+            identity["userName"] = identity.pop("username")
+        return out
+    if isinstance(value, list):
+        return [stack_spelling(v) for v in value]
+    return value
+
+
 def live_body(rest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """A job's REST JSON in the stack's form, and the fingerprints recorded in its metadata."""
-    body = dict(rest)
+    body = stack_spelling(dict(rest))
     metadata, _, fingerprints = split_reserved(body.get("metadata"))
     body["metadata"] = metadata
     pool_info = body.get("poolInfo")
