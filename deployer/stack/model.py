@@ -85,6 +85,8 @@ class Stack:
     source_sha256: str = ""
     #: the --var-file / --var values the stack was rendered with (a saved plan carries them)
     variables: Mapping[str, Any] = field(default_factory=dict)
+    #: where each resource is declared, by address: `FILE:LINE:COL` (errors from Azure name it)
+    locations: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, address: Address | str) -> DesiredResource | None:
         wanted = Address.parse(address) if isinstance(address, str) else address
@@ -106,7 +108,19 @@ def load_stack(path: Path, display: str | None = None,
     stack = build_model(document.data, result.file, path.parent)
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
-                   variables=dict(variables or {}))
+                   variables=dict(variables or {}), locations=_locations(stack, document))
+
+
+def _locations(stack: Stack, document: Any) -> dict[str, str]:
+    """`FILE:LINE:COL` of each resource's key in the stack file (through a template's line map)."""
+    out: dict[str, str] = {}
+    for resource in stack.resources:
+        position = document.source.key(tuple(resource.address.parts))
+        where = Diagnostic(document.source.file, position.line, position.column, "")
+        if document.line_map is not None:
+            where = document.line_map.remap(where)
+        out[str(resource.address)] = f"{where.file}:{where.line}:{where.column}"
+    return out
 
 
 def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:

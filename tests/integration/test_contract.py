@@ -192,3 +192,41 @@ def test_the_features_stack_sends_username_and_top_level_pool_tags(
         assert task.user_identity.username == "runner"
         assert task.exit_conditions.default.job_action == "none"
         assert data.get_job("pipeline").task_failure_mode == "performexitoptionsjobaction"
+
+
+# --- Azure's whole error ------------------------------------------------------------------------------
+
+BAD_SUBNET_STACK = """\
+stack: refused
+target:
+  kind: local
+  resourceGroup: rg-refused
+  location: westeurope
+batchAccounts:
+  main:
+    name: barefused01
+    pools:
+      isolated:
+        vmSize: Standard_D2s_v3
+        deploymentConfiguration:
+          virtualMachineConfiguration:
+            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
+            nodeAgentSkuId: batch.node.ubuntu 22.04
+        networkConfiguration:
+          subnetId: >-
+            /subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-refused/providers/Microsoft.Network/virtualNetworks/vnet-gone/subnets/nodes
+"""  # noqa: E501
+
+
+def test_a_refusal_prints_every_detail_and_the_stack_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
+    path = tmp_path / "refused.yaml"
+    path.write_text(BAD_SUBNET_STACK)
+    assert _run("apply", str(path), "--target", "local", "--auto-approve") == 1
+    out = capsys.readouterr().out
+    assert "InvalidPropertyValue: The value provided for one of the properties in the request body is invalid." in out
+    assert "PropertyName: networkConfiguration.subnetId" in out
+    assert "Reason: The specified subnet '/subscriptions/" in out and "does not exist" in out
+    assert f"declared at {path}:10:7" in out
