@@ -230,3 +230,45 @@ def test_a_refusal_prints_every_detail_and_the_stack_line(
     assert "PropertyName: networkConfiguration.subnetId" in out
     assert "Reason: The specified subnet '/subscriptions/" in out and "does not exist" in out
     assert f"declared at {path}:10:7" in out
+
+
+# --- output files: the SAS the deployer makes works, and only for what it is for ---------------------------
+
+
+def test_an_output_destination_gets_a_write_only_container_sas_the_blob_service_accepts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from urllib.parse import parse_qs
+
+    from azure.core.exceptions import HttpResponseError as BlobError
+
+    from deployer.azure import Clients
+
+    stacks = copy_stacks(tmp_path)
+    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("HPC_SMB_PASSWORD", "smb-password")
+    assert _run("apply", str(stacks / "hpc.yaml"), "--target", "local", "--auto-approve") == 0
+    out = capsys.readouterr().out
+    with Clients.for_emulator_embedded(tmp_path / "state",
+                                       subscription_id="00000000-0000-0000-0000-000000000000") as clients:
+        account = clients.batch_mgmt.batch_account.get("rg-hpc", "bahpcweu")
+        task = clients.batch_data(account.account_endpoint).get_task("wing-study", "postprocess")
+        url = task.output_files[0].destination.container.container_url
+        base, _, token = url.partition("?")
+        assert token and token not in out  # made at apply time, never printed
+        query = parse_qs(token)
+        assert query["sp"] == ["w"] and query["sr"] == ["c"]  # write-only, the container only
+        assert base.endswith("/results")
+        blob_url = base.rsplit("/", 1)[0]  # the account's blob endpoint (path-style on the emulator)
+        service = clients.blob(blob_url, credential=token)
+        service.get_container_client("results").upload_blob("wing-a320/loads.csv", b"1,2,3\n")
+        with pytest.raises(BlobError) as refused:  # cannot read what it wrote
+            service.get_container_client("results").download_blob("wing-a320/loads.csv").readall()
+        assert refused.value.status_code == 403
+        with pytest.raises(BlobError) as elsewhere:  # nor write to another container
+            service.get_container_client("inputs").upload_blob("x.txt", b"x")
+        assert elsewhere.value.status_code == 403
+        keys = clients.storage.storage_accounts.list_keys("rg-hpc", "sthpcresults")
+        storage_key = keys.as_dict()["keys"][0]["value"]
+        owner = clients.blob(blob_url, credential={"account_name": "sthpcresults", "account_key": storage_key})
+        assert owner.get_container_client("results").download_blob("wing-a320/loads.csv").readall() == b"1,2,3\n"
