@@ -272,3 +272,72 @@ def test_an_output_destination_gets_a_write_only_container_sas_the_blob_service_
         storage_key = keys.as_dict()["keys"][0]["value"]
         owner = clients.blob(blob_url, credential={"account_name": "sthpcresults", "account_key": storage_key})
         assert owner.get_container_client("results").download_blob("wing-a320/loads.csv").readall() == b"1,2,3\n"
+
+
+# --- response details Azure's definitions fix ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("nodes", "reported"), [(1, True), (0, False)])
+def test_a_pool_create_reports_a_resize_when_there_is_one(account: Account, nodes: int, reported: bool) -> None:
+    """As Microsoft's examples: PoolCreate_Tags.json (1 node) has resizeOperationStatus,
+    PoolCreate_PublicIPs.json (0 nodes) has none."""
+    scale = {"fixedScale": {"targetDedicatedNodes": nodes}}
+    status, pool = account.arm("PUT", "/pools/p1", _pool_body(scaleSettings=scale))
+    assert status == 200
+    ros = pool["properties"].get("resizeOperationStatus")
+    assert (ros is not None) is reported
+    if ros is not None:
+        assert ros["targetDedicatedNodes"] == nodes and ros["startTime"] and ros["resizeTimeout"] == "PT15M"
+
+
+def test_an_autoscale_run_follows_a_formula_change_at_once(account: Account) -> None:
+    account.arm("PUT", "/pools/p1", _pool_body(scaleSettings={"autoScale": {"formula": "$TargetDedicatedNodes=1;"}}))
+    status, pool = account.arm("PATCH", "/pools/p1", {"properties": {"scaleSettings": {
+        "autoScale": {"formula": "$TargetDedicatedNodes=0;"}}}})
+    assert status == 200
+    assert pool["properties"]["autoScaleRun"]["results"].startswith("$TargetDedicatedNodes=0;")
+    _, again = account.arm("GET", "/pools/p1")
+    assert again["properties"]["autoScaleRun"] == pool["properties"]["autoScaleRun"]
+
+
+def test_task_collection_and_task_counts_answer_with_the_jobs_etag(account: Account) -> None:
+    account.arm("PUT", "/pools/p1", _pool_body())
+    client = account.emulator.clients.batch_data(account.endpoint)
+
+    def send(method: str, path: str, body: Any = None) -> Any:
+        return client.send_request(HttpRequest(method, f"https://{account.endpoint}{path}",
+                                               params={"api-version": API}, json=body))
+
+    created = send("POST", "/jobs", {"id": "j1", "poolInfo": {"poolId": "p1"}})
+    collection = send("POST", "/jobs/j1/addtaskcollection", {"value": [{"id": "t1", "commandLine": "true"}]})
+    counts = send("GET", "/jobs/j1/taskcounts")
+    job = send("GET", "/jobs/j1")
+    for resp in (collection, counts):
+        assert resp.status_code == 200
+        assert resp.headers["ETag"] == job.headers["ETag"] and resp.headers["Last-Modified"]
+    assert created.headers["ETag"]
+
+
+def test_storage_answers_enum_values_in_its_own_case(emulator: Emulator) -> None:
+    """Microsoft.Storage 2025-08-01 (azure-mgmt-storage's generated enums): LeaseStatus Locked /
+    Unlocked, LeaseState Available / Leased / …, KeyPermission Read / Full."""
+    from azure.mgmt.storage import models as sm
+
+    c = emulator.clients
+    c.resource.resource_groups.create_or_update(RG, {"location": "westeurope"})
+    c.storage.storage_accounts.begin_create(RG, "stcontract01", {
+        "location": "westeurope", "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"}).result()
+    c.storage.file_shares.create(RG, "stcontract01", "scratch", {"properties": {"shareQuota": 10}})
+    base = (f"/subscriptions/{emulator.subscription}/resourceGroups/{RG}/providers/Microsoft.Storage"
+            "/storageAccounts/stcontract01")
+
+    def get(method: str, suffix: str) -> Any:
+        resp = c.storage.send_request(HttpRequest(method, base + suffix, params={"api-version": "2025-08-01"}))
+        assert resp.status_code == 200, resp.text()
+        return resp.json()
+
+    share = get("GET", "/fileServices/default/shares/scratch")["properties"]
+    assert share["leaseStatus"] in [v.value for v in sm.LeaseStatus]
+    assert share["leaseState"] in [v.value for v in sm.LeaseState]
+    keys = get("POST", "/listKeys")["keys"]
+    assert {k["permissions"] for k in keys} <= {v.value for v in sm.KeyPermission}
