@@ -21,6 +21,9 @@ from typing import Any
 
 BATCH_MANAGEMENT = "batch-management-2025-06-01.json"
 BATCH_SERVICE = "batch-service-2025-06-01.21.0.json"
+STORAGE_MANAGEMENT = "storage-management-2026-09-01.json"
+NETWORK_MANAGEMENT = "network-management-2026-03-01.json"
+RESOURCES_MANAGEMENT = "resources-management-2025-04-01.json"
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Document:
         with (resources.files("deployer") / "data" / "contracts" / filename).open(encoding="utf-8") as fh:
             raw = json.load(fh)
         self.version: str = raw["info"]["version"]
+        #: the api-version values (query) the document describes
+        self.api_versions: frozenset[str] = frozenset([self.version, *raw["info"].get("x-api-versions", ())])
         self._definitions: dict[str, Any] = raw["definitions"]
         self._nodes: dict[str, Node] = {}
         self._lock = threading.Lock()
@@ -125,10 +130,10 @@ class Document:
                 node.additional = self._compile(extra, "")
             elif extra is True:
                 node.additional = Node()
-        elif schema.get("type") == "object" and node.kind == "any":
-            node.kind = "any"  # a free-form object ({"type": "object"} alone)
-        elif schema.get("type") in ("string", "integer", "number", "boolean"):
-            node.kind = "scalar"
+        for subtype in schema.get("x-subtypes", ()):  # a discriminated base: what any subtype defines
+            self._merge(node, self._ref(f"#/definitions/{subtype}"))
+        if node.kind == "any" and schema.get("type") in ("string", "integer", "number", "boolean"):
+            node.kind = "scalar"  # ({"type": "object"} alone stays "any": a free-form object)
 
     @staticmethod
     def _merge(node: Node, base: Node) -> None:

@@ -28,7 +28,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from deployer.contracts import BATCH_MANAGEMENT, BATCH_SERVICE, Document, Finding, check, document, normalize_path
+from deployer.contracts import (
+    BATCH_MANAGEMENT,
+    BATCH_SERVICE,
+    NETWORK_MANAGEMENT,
+    RESOURCES_MANAGEMENT,
+    STORAGE_MANAGEMENT,
+    Document,
+    Finding,
+    check,
+    document,
+    normalize_path,
+)
 
 from .errors import ApiError
 
@@ -49,9 +60,12 @@ class Service:
     name: str
     filename: str
     style: str  # arm | batch
-    api_versions: tuple[str, ...]  # the api-version values (query) the document describes
+    api_versions: tuple[str, ...]  # api-version values (query) beyond those the document names
     prefix_segments: int  # leading route segments that are not part of the API's own path
     applies: Callable[[str], bool]
+    #: refuse enum values outside the set here; False: the service's handlers answer in the
+    #: resource provider's own words (Microsoft.Storage: InvalidValuesForRequestParameters)
+    refuse_enums: bool = True
 
 
 SERVICES: tuple[Service, ...] = (
@@ -59,6 +73,13 @@ SERVICES: tuple[Service, ...] = (
             lambda t: "/providers/microsoft.batch/" in t.lower()),
     Service("batch-service", BATCH_SERVICE, "batch", ("2025-06-01", "2025-06-01.21.0"), 2,
             lambda t: t.lower().startswith("/batch/{account}/")),
+    Service("storage-management", STORAGE_MANAGEMENT, "arm", (), 0,
+            lambda t: "/providers/microsoft.storage/" in t.lower(), refuse_enums=False),
+    Service("network-management", NETWORK_MANAGEMENT, "arm", (), 0,
+            lambda t: "/providers/microsoft.network/" in t.lower(), refuse_enums=False),
+    Service("resources-management", RESOURCES_MANAGEMENT, "arm", (), 0,
+            lambda t: t.lower().startswith("/subscriptions/{sub}/resourcegroups") and "/providers/" not in t.lower(),
+            refuse_enums=False),
 )
 
 _routes: dict[tuple[str, str], tuple[Service, Document, dict[str, Any]] | None] = {}
@@ -81,6 +102,11 @@ def contract_for(route: Route) -> tuple[Service, Document, dict[str, Any]] | Non
             break
     _routes[key] = found
     return found
+
+
+def _versioned(req: Request, service: Service, doc: Document) -> bool:
+    version = req.query.get("api-version")
+    return version in doc.api_versions or version in service.api_versions
 
 
 def _refusal(service: Service, finding: Finding, doc: Document) -> ApiError:
@@ -109,13 +135,14 @@ def check_request(route: Route, req: Request) -> None:
     if found is None:
         return
     service, doc, op = found
-    if req.query.get("api-version") not in service.api_versions or "body" not in op:
+    if not _versioned(req, service, doc) or "body" not in op:
         return
     body = req.json(error_code="InvalidRequestBody" if service.style == "batch" else "InvalidRequestContent")
     findings: list[Finding] = []
     cleaned = check(body, doc.node(op["body"]), request=True, findings=findings)
     for finding in findings:
-        if finding.kind == "enum" or (finding.kind == "unknown" and service.style == "batch"):
+        refused = finding.kind == "enum" and service.refuse_enums
+        if refused or (finding.kind == "unknown" and service.style == "batch"):
             raise _refusal(service, finding, doc)
     if findings:
         req._json = cleaned  # noqa: SLF001 - the handler reads the body as the service keeps it
@@ -188,7 +215,7 @@ def observe(route: Route | None, req: Request, resp: Response) -> None:
     if found is None:
         return
     service, doc, op = found
-    if req.query.get("api-version") not in service.api_versions:
+    if not _versioned(req, service, doc):
         return
     ctype = resp.headers.get("Content-Type", "")
     if "json" not in ctype or not isinstance(resp.body, bytes | bytearray) or not resp.body:
