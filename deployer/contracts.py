@@ -63,6 +63,7 @@ class Document:
         self.api_versions: frozenset[str] = frozenset([self.version, *raw["info"].get("x-api-versions", ())])
         self._definitions: dict[str, Any] = raw["definitions"]
         self._nodes: dict[str, Node] = {}
+        self._compiled: dict[int, Node] = {}  # by id() of a schema held in self.operations
         self._lock = threading.Lock()
         # operation index: (METHOD, normalized path) → operation
         self.operations: dict[tuple[str, str], dict[str, Any]] = {}
@@ -78,10 +79,15 @@ class Document:
             return self._ref(f"#/definitions/{name}")
 
     def node(self, schema: dict[str, Any] | None) -> Node | None:
+        """The compiled form of a schema of this document (an operation's body or response),
+        compiled once."""
         if schema is None:
             return None
-        with self._lock:
-            return self._compile(schema, "")
+        found = self._compiled.get(id(schema))
+        if found is None:
+            with self._lock:
+                found = self._compiled[id(schema)] = self._compile(schema, "")
+        return found
 
     def _ref(self, ref: str) -> Node:
         name = ref.rsplit("/", 1)[1]

@@ -10,7 +10,8 @@ handler sees it:
   property and the type named in `values`);
 - read-only properties: ignored (dropped), as both APIs do;
 - enum values: compared without regard to case and stored in the API's own spelling; a value
-  outside the set is refused with the service's error shape, the property path named.
+  outside the set is refused with the service's error shape, the property path named (Batch;
+  Storage, Network and Resources leave it to their handlers, which answer in the provider's words).
 
 Responses are not rewritten; `observe` (used by the conformance tests) checks them against the
 response definitions and reports every mismatch, strictly (enum case too).
