@@ -66,17 +66,11 @@ Callback = Callable[[Event], None]
 
 
 def describe_error(exc: BaseException) -> str:
-    """One line about a failure: Azure's error code and message, or the exception's text."""
-    from azure.core.exceptions import HttpResponseError
+    """A failure as the service gave it: code, message, target and every detail (one line each),
+    or the exception's text (deployer.azure.errors)."""
+    from deployer.azure.errors import describe
 
-    if isinstance(exc, HttpResponseError):
-        error = getattr(exc, "error", None)
-        code = getattr(error, "code", None) or exc.status_code or type(exc).__name__
-        message = getattr(error, "message", None) or exc.message or str(exc)
-        first = (message or "").strip().splitlines()
-        return f"{code}: {first[0] if first else 'no details'}"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return describe(exc)
 
 
 def execute(plan: Plan, stack: Stack, clients: Any, live: LiveState, *, parallelism: int = 10,
@@ -147,6 +141,10 @@ def run_graph(graph: Graph, run_step: Callable[[Step], None], *, context: ApplyC
                         emit(Event("done", step.key, step.label, elapsed))
                         continue
                     message = scrub(describe_error(error))
+                    stack = getattr(context, "stack", None)
+                    where = stack.locations.get(str(step.change.address)) if stack is not None else None
+                    if where:
+                        message += f"\n    declared at {where}"
                     result.failed[step.key] = message
                     emit(Event("failed", step.key, step.label, elapsed, message))
                     for dependent in sorted(graph.dependents(step.key)):

@@ -92,3 +92,19 @@ def _plain(value: Any, where: str) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(v, where) for v in value]
     return reveal(value, where)
+
+
+def for_service(body: Any, definition: str) -> Any:
+    """A Batch service (data plane) request body in that API's spelling: enum values in its case
+    (`terminateJob` → `terminatejob`), property names it spells otherwise (a task's
+    `userIdentity.userName` → `username`). The stack has one spelling; each API gets its own."""
+    from deployer import contracts
+
+    return contracts.conform(body, contracts.document(contracts.BATCH_SERVICE).definition(definition))
+
+
+def for_management(body: Any, definition: str) -> Any:
+    """A Batch management (ARM) request body in that API's spelling (see `for_service`)."""
+    from deployer import contracts
+
+    return contracts.conform(body, contracts.document(contracts.BATCH_MANAGEMENT).definition(definition))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.apply.context import ApplyContext
-from deployer.apply.rest import iso_durations, reveal, to_rest
+from deployer.apply.rest import for_management, for_service, iso_durations, reveal, to_rest
 from deployer.errors import ApplyError
 from deployer.plan.model import Action, Change, thaw
 from deployer.resources import job as job_kind
@@ -221,10 +221,13 @@ class Writers:
     def _pool_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
         identity = body.pop("identity", None)
+        tags = body.pop("tags", None)  # the pool resource's ARM tags, beside its properties
         rest: dict[str, Any] = {"properties": body}
         if identity:
             rest["identity"] = identity
-        return with_markers(Kind.POOL, rest, self.stack.name, recorded)
+        if tags:
+            rest["tags"] = tags
+        return for_management(with_markers(Kind.POOL, rest, self.stack.name, recorded), "Pool")
 
     def create_pool(self, resource: DesiredResource) -> None:
         from azure.core import MatchConditions
@@ -258,10 +261,11 @@ class Writers:
         body["onAllTasksComplete"] = "noaction"
         created = with_markers(Kind.JOB, {"id": resource.name, **body}, self.stack.name,
                                {**recorded, "tasks": PENDING})
-        data.create_job(models.BatchJobCreateOptions(created))
+        data.create_job(models.BatchJobCreateOptions(for_service(created, "BatchJobCreateOptions")))
         if tasks:
             for start in range(0, len(tasks), 100):
-                chunk = [models.BatchTaskCreateOptions(t) for t in tasks[start:start + 100]]
+                chunk = [models.BatchTaskCreateOptions(for_service(t, "BatchTaskCreateOptions"))
+                         for t in tasks[start:start + 100]]
                 result = data.create_tasks(resource.name, chunk)
                 failed = [r for r in (getattr(result, "result_values", None) or [])
                           if _status(r) != "success"]
@@ -275,7 +279,7 @@ class Writers:
         patch: dict[str, Any] = {"metadata": final["metadata"]}
         if final_on_complete and n.ci(final_on_complete) != "noaction":
             patch["onAllTasksComplete"] = final_on_complete
-        data.update_job(resource.name, models.BatchJobUpdateOptions(patch))
+        data.update_job(resource.name, models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions")))
 
     def _tasks(self, resource: DesiredResource) -> list[dict[str, Any]]:
         out = []
@@ -298,7 +302,8 @@ class Writers:
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
         created = with_markers(Kind.JOB_SCHEDULE, {"id": resource.name, **body}, self.stack.name, recorded)
-        data.create_job_schedule(models.BatchJobScheduleCreateOptions(created))
+        data.create_job_schedule(models.BatchJobScheduleCreateOptions(
+            for_service(created, "BatchJobScheduleCreateOptions")))
 
     # --- update ---------------------------------------------------------------------------------
 
@@ -360,7 +365,7 @@ class Writers:
             body["identity"] = full.get("identity") or {"type": "None"}
         tag = etag if etag is not None else change.etag
         kwargs: dict[str, Any] = {"etag": tag, "match_condition": MatchConditions.IfNotModified} if tag else {}
-        self.clients.batch_mgmt.pool.update(self.rg, account, resource.name, body, **kwargs)
+        self.clients.batch_mgmt.pool.update(self.rg, account, resource.name, for_management(body, "Pool"), **kwargs)
 
     def update_job(self, resource: DesiredResource, change: Change) -> None:
         from azure.batch import models
@@ -376,7 +381,8 @@ class Writers:
         patch.setdefault("priority", 0)
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
                                   if change.etag else {})
-        data.update_job(resource.name, models.BatchJobUpdateOptions(patch), **kwargs)
+        data.update_job(resource.name, models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions")),
+                        **kwargs)
 
     def update_job_schedule(self, resource: DesiredResource, change: Change) -> None:
         from azure.batch import models
@@ -388,6 +394,7 @@ class Writers:
         patch: dict[str, Any] = {k: marked[k] for k in ("schedule", "jobSpecification", "metadata") if k in marked}
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
                                   if change.etag else {})
+        patch = for_service(patch, "BatchJobScheduleUpdateOptions")
         data.update_job_schedule(resource.name, models.BatchJobScheduleUpdateOptions(patch), **kwargs)
 
     # --- drain ----------------------------------------------------------------------------------

@@ -145,15 +145,59 @@ def _desired_task(task: dict[str, Any], context: DiffContext) -> dict[str, Any]:
         if isinstance(container, dict) and isinstance(container.get("storage"), str):
             account = Address(("storageAccounts", container.pop("storage")))
             name = container.pop("container", "")
+            sas = container.pop("sas", None)
             endpoint = context.storage_endpoint(account, "blob")
-            container["containerUrl"] = (endpoint.rstrip("/") + "/" + name if endpoint
-                                         else n.Unknown(f"URL of {account}.containers.{name}"))
+            url = endpoint.rstrip("/") + "/" + name if endpoint else None
+            if url is None:
+                container["containerUrl"] = n.Unknown(f"URL of {account}.containers.{name}")
+            elif isinstance(sas, Mapping):
+                container["containerUrl"] = n.Secret(f"a SAS for {account}.containers.{name}",
+                                                     _write_sas(url, account, name, str(sas.get("expiry")), context))
+            else:
+                container["containerUrl"] = url
     return task
+
+
+def _write_sas(url: str, account: Address, container: str, expiry: str, context: DiffContext) -> str | None:
+    """`url` with a service SAS made now from the account's key: the container only, write only,
+    valid for `expiry` (ISO 8601) from now. None when the key cannot be read. Only the apply path
+    calls this (job tasks are compared by their spec's fingerprint, never by this URL)."""
+    import datetime
+
+    key = context.storage_account_key(account)
+    name = context.storage_account_name(account)
+    ticks = n.duration_ticks(expiry)
+    if not key or not name or ticks is None:
+        return None
+    from azure.storage.blob import generate_container_sas
+
+    token = generate_container_sas(
+        name, container, account_key=key, permission="w",
+        expiry=datetime.datetime.now(datetime.UTC) + datetime.timedelta(microseconds=ticks // 10),
+    )
+    revealed = getattr(context, "revealed", None)
+    if isinstance(revealed, set):
+        revealed.add(token)  # scrubbed from progress lines and errors like any secret
+    return f"{url}?{token}"
+
+
+def stack_spelling(value: Any) -> Any:
+    """Service-API JSON with the stack's spelling of names the two Batch APIs spell differently: a
+    user identity's `username` (service) is the stack's (and the management API's) `userName`."""
+    if isinstance(value, Mapping):
+        out = {k: stack_spelling(v) for k, v in value.items()}
+        identity = out.get("userIdentity")
+        if isinstance(identity, dict) and "username" in identity:
+            identity["userName"] = identity.pop("username")
+        return out
+    if isinstance(value, list):
+        return [stack_spelling(v) for v in value]
+    return value
 
 
 def live_body(rest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """A job's REST JSON in the stack's form, and the fingerprints recorded in its metadata."""
-    body = dict(rest)
+    body = stack_spelling(dict(rest))
     metadata, _, fingerprints = split_reserved(body.get("metadata"))
     body["metadata"] = metadata
     pool_info = body.get("poolInfo")

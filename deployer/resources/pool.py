@@ -10,10 +10,10 @@ becomes `subnetId`, `application: name` an application id, a mount's `storage:` 
 an account name, file URL and account key.
 
 What changes where follows the Batch management API: application packages, metadata, scale
-settings, the start task and the target node communication mode change on a live pool; resource
-tags never change (replacement); every other property only while the pool has zero nodes
-(EMPTY_POOL), and the pool's `changeStrategy` (`replace`, the default, or `drain`) decides how the
-plan gets there. Removing the start task is
+settings, the start task and the target node communication mode change on a live pool; tags (the
+pool resource's ARM tags, where `resourceTags` also goes) never change (replacement); every other
+property only while the pool has zero nodes (EMPTY_POOL), and the pool's `changeStrategy`
+(`replace`, the default, or `drain`) decides how the plan gets there. Removing the start task is
 planned as `startTask: {}` and removing every mount as `mountConfiguration: []`, the explicit
 values the API needs.
 """
@@ -157,8 +157,9 @@ FIELDS: tuple[Field, ...] = (
     Field("upgradePolicy", E),
     Field("upgradePolicy.mode", key=n.ci),
     Field("upgradePolicy.rollingUpgradePolicy.pauseTimeBetweenBatches", key=n.duration),
-    # Not in Batch's pool update (data plane nor management): fixed at creation.
-    Field("resourceTags", R, default={}),
+    # The pool resource's ARM `tags` (2025-06-01 has no `resourceTags`; the stack's old spelling
+    # is read as `tags`), propagated by Batch to what it creates for the pool: fixed at creation.
+    Field("tags", R, default={}),
     # --- live changes --------------------------------------------------------------------------
     Field("metadata", U, form=n.name_value_map, default={}),
     Field("startTask", U, removal={}),
@@ -167,7 +168,8 @@ FIELDS: tuple[Field, ...] = (
     Field("startTask.waitForSuccess", default=True),
     Field("applicationPackages", U, form=n.keyed_by(_application_key, fold=n.ci), removal=[]),
     Field("applicationPackages.*.id", key=n.arm_id),
-    # Not in the 2025-06-01 management API's pool properties: compared by fingerprint when absent.
+    # Not in the 2025-06-01 management API's pool properties (`deploy validate` refuses it, naming
+    # the api-version); compared by fingerprint should a stack still carry it.
     Field("targetNodeCommunicationMode", U, key=n.ci, default="Default", write_only=True),
 )
 
@@ -177,8 +179,8 @@ SERVER_SET = (
     "currentDedicatedNodes", "currentLowPriorityNodes", "resizeOperationStatus", "autoScaleRun",
     "currentNodeCommunicationMode",
 )
-#: ARM tags on the pool resource and certificates: not in the stack format, never touched.
-UNMANAGED = ("tags", "certificates")
+#: certificates: not in the stack format, never touched.
+UNMANAGED = ("certificates",)
 
 
 def account_of(address: Address) -> Address:
@@ -188,6 +190,8 @@ def account_of(address: Address) -> Address:
 
 def canonical_desired(spec: Mapping[str, Any], context: DiffContext, address: Address) -> dict[str, Any]:
     body: dict[str, Any] = {k: copy.deepcopy(v) for k, v in spec.items() if k not in STACK_ONLY}
+    if "resourceTags" in body:  # the old spelling: the API has only the pool's top-level tags
+        body["tags"] = {**(body.pop("resourceTags") or {}), **(body.get("tags") or {})}
     body = resolve_secrets(body, context)
     if isinstance(body.get("metadata"), Mapping):
         body["metadata"] = {k: v for k, v in body["metadata"].items() if not is_reserved(str(k))}
@@ -249,6 +253,8 @@ def canonical_live(rest: Mapping[str, Any]) -> dict[str, Any]:
     body: dict[str, Any] = dict(props) if isinstance(props, Mapping) else dict(rest)
     if "identity" in rest:
         body["identity"] = rest["identity"]
+    if isinstance(rest.get("tags"), Mapping):
+        body["tags"] = dict(rest["tags"])
     metadata, _, fingerprints = split_reserved(body.get("metadata"))
     body["metadata"] = metadata
     document = apply_forms(body, RULES.tree) or {}

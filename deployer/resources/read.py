@@ -187,8 +187,9 @@ def _call(what: str, call: Callable[[], Any]) -> Any:
             f"reading {what} failed: could not sign in to Azure ({_first_line(str(exc))}); run `az login`, "
             "or configure workload identity or a managed identity (DefaultAzureCredential)") from None
     except HttpResponseError as exc:
-        code = getattr(getattr(exc, "error", None), "code", None) or exc.status_code
-        raise AzureError(f"reading {what} failed: {code}: {_first_line(exc.message)}") from None
+        from deployer.azure.errors import describe
+
+        raise AzureError(f"reading {what} failed: {describe(exc)}") from None
     except SdkError as exc:
         raise AzureError(f"reading {what} failed: {_first_line(str(exc))}") from None
 

@@ -90,6 +90,8 @@ class Stack:
     file_id: str = ""
     #: validate's warnings (plans and apply show them too)
     warnings: tuple[Diagnostic, ...] = ()
+    #: where each resource is declared, by address: `FILE:LINE:COL` (errors from Azure name it)
+    locations: Mapping[str, str] = field(default_factory=dict)
 
     def get(self, address: Address | str) -> DesiredResource | None:
         wanted = Address.parse(address) if isinstance(address, str) else address
@@ -112,7 +114,20 @@ def load_stack(path: Path, display: str | None = None,
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
                    variables=dict(variables or {}), file_id=stack_file_id(path),
-                   warnings=tuple(d for d in result.diagnostics if d.severity == "warning"))
+                   warnings=tuple(d for d in result.diagnostics if d.severity == "warning"),
+                   locations=_locations(stack, document))
+
+
+def _locations(stack: Stack, document: Any) -> dict[str, str]:
+    """`FILE:LINE:COL` of each resource's key in the stack file (through a template's line map)."""
+    out: dict[str, str] = {}
+    for resource in stack.resources:
+        position = document.source.key(tuple(resource.address.parts))
+        where = Diagnostic(document.source.file, position.line, position.column, "")
+        if document.line_map is not None:
+            where = document.line_map.remap(where)
+        out[str(resource.address)] = f"{where.file}:{where.line}:{where.column}"
+    return out
 
 
 def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:

@@ -163,3 +163,31 @@ def frozen_clock() -> Iterator[Any]:
     clock.freeze()
     yield clock
     clock.reset()
+
+
+# -- the API contract over the whole run: figures for the note (test_contract.py asserts) ---------
+
+_CONTRACT: dict[str, Any] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _contract_recording() -> Iterator[None]:
+    """Records every Batch request body and JSON response of the run against the definitions
+    (deployer.emulator.core.contract); the summary prints the figures and the mismatches, which
+    here include the tests that send wrong bodies on purpose."""
+    from deployer.emulator.core import contract
+
+    with contract.recording() as rec:
+        _CONTRACT["rec"] = rec
+        yield
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    rec = _CONTRACT.get("rec")
+    if rec is None or not (rec.requests or rec.responses):
+        return
+    problems = rec.problems()
+    terminalreporter.write_line(f"API contract over this run: {rec.figures()}, {len(problems)} mismatches "
+                                "(incl. deliberate ones)")
+    for line in sorted(set(problems))[:30]:
+        terminalreporter.write_line(f"  {line}")

@@ -234,8 +234,6 @@ def render_pool(doc: Doc, base_url: str, account_name: str, now: float | None = 
     vmc = (p.get("deploymentConfiguration") or {}).get("virtualMachineConfiguration")
     if vmc:
         out["virtualMachineConfiguration"] = _translate(vmc, "virtualMachineConfiguration")
-    if arm.get("tags"):
-        out["resourceTags"] = dict(arm["tags"])
     return out
 
 

@@ -392,8 +392,8 @@ def enable_job(req: Request, account: Doc, job_id: str) -> Response:
 
 
 def task_counts(req: Request, account: Doc, job_id: str) -> Response:
-    _, tasks = models.list_tasks(req.store, account, job_id)
-    return _json(models.task_counts(tasks))
+    job, tasks = models.list_tasks(req.store, account, job_id)
+    return _json(models.task_counts(tasks), headers=_entity_headers(job))
 
 
 def preparation_status(req: Request, account: Doc, job_id: str) -> Response:
@@ -441,7 +441,9 @@ def add_task_collection(req: Request, account: Doc, job_id: str) -> Response:
                 ),
             }
             value.append(entry)
-    return _json({"odata.metadata": _metadata_url(req, account, "taskaddresult"), "value": value})
+    job = models.require_job(req.store, account, job_id)  # as it is after the adds
+    return _json({"odata.metadata": _metadata_url(req, account, "taskaddresult"), "value": value},
+                 headers=_entity_headers(job))
 
 
 def list_tasks(req: Request, account: Doc, job_id: str) -> Response:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from . import clock, lro
+from . import clock, contract, lro
 from .errors import ApiError, ConnectionDropped, authentication_missing, internal_error, missing_api_version
 from .messages import Request, Response
 from .routing import Router
@@ -155,6 +155,7 @@ class EmulatorApp:
     def dispatch(self, req: Request) -> Response:
         """Route one request to its handler and turn whatever happens into a Response."""
         req.app = self
+        route = None
         try:
             route, params = self.router.match(req)
             req.params = params
@@ -162,19 +163,23 @@ class EmulatorApp:
                 raise authentication_missing()
             if route.api_version and not req.api_version:
                 raise missing_api_version()
+            contract.check_request(route, req)  # the API definition: unknown / read-only / enums
             result = route.handler(req, **params)
             if result is None:
-                return Response.empty(200)
-            if isinstance(result, Response):
-                return result
-            return Response.json(result)
+                resp = Response.empty(200)
+            elif isinstance(result, Response):
+                resp = result
+            else:
+                resp = Response.json(result)
         except ApiError as err:
-            return self.render_error(err, req)
+            resp = self.render_error(err, req)
         except ConnectionDropped:
             raise
         except Exception as exc:
             self._record_exception(req, exc)
             return self.render_error(internal_error(exc), req)
+        contract.observe(route, req, resp)  # conformance recording (tests); a no-op otherwise
+        return resp
 
     def render_error(self, err: ApiError, req: Request) -> Response:
         try:

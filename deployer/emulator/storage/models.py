@@ -145,7 +145,7 @@ def account_keys(doc: Doc) -> list[str]:
 def render_keys(doc: Doc) -> dict[str, Any]:
     return {
         "keys": [
-            {"keyName": k["keyName"], "value": k["value"], "permissions": "FULL", "creationTime": k["creationTime"]}
+            {"keyName": k["keyName"], "value": k["value"], "permissions": "Full", "creationTime": k["creationTime"]}
             for k in doc.body["keys"]
         ]
     }
@@ -574,8 +574,9 @@ def render_share(account: Doc, doc: Doc, *, only: dict[str, Any] | None = None) 
     (PUT and PATCH echo what was sent, GET and list return everything)."""
     props = dict(doc.body["properties"])
     props["lastModifiedTime"] = clock.iso(doc.updated, digits=0)
-    props.setdefault("leaseStatus", "unlocked")
-    props.setdefault("leaseState", "available")
+    # Microsoft.Storage's LeaseStatus / LeaseState enums: Unlocked, Available, ... (capitalized)
+    props["leaseStatus"] = str(props.get("leaseStatus") or "unlocked").capitalize()
+    props["leaseState"] = str(props.get("leaseState") or "available").capitalize()
     if only is not None:
         props = {k: v for k, v in props.items() if k in only}
     out: dict[str, Any] = {

@@ -9,11 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from deployer.errors import Diagnostic
-from deployer.stack.checks import consistency, lifecycle, naming, pools, references, sas, unique
+from deployer.stack.checks import (
+    api_version,
+    consistency,
+    credentials,
+    lifecycle,
+    naming,
+    pools,
+    references,
+    sas,
+    unique,
+)
 from deployer.stack.checks.view import StackView
 from deployer.stack.loader import LoadedDocument
 
-CHECKS = (naming.check, references.check, pools.check, unique.check, lifecycle.check, consistency.check, sas.check)
+CHECKS = (naming.check, references.check, pools.check, unique.check, lifecycle.check, consistency.check, sas.check,
+          api_version.check, credentials.check)
 
 
 def run_checks(doc: LoadedDocument, base_dir: Path) -> list[Diagnostic]:

@@ -350,7 +350,6 @@ def test_pool_secrets_written_through_the_data_plane_are_digested(env: Env, tmp_
         "dp",
         {
             "startTask": with_value(spec, path, replaced)["startTask"],
-            "certificateReferences": [],
             "applicationPackageReferences": [],
             "metadata": [{"name": "visible", "value": visible}],
         },

@@ -94,7 +94,7 @@ def test_keys_and_regenerate_changes_only_that_key(emulator):
     accounts = emulator.clients.storage.storage_accounts
     keys = accounts.list_keys("rg", "stdata").keys_property
     assert [k.key_name for k in keys] == ["key1", "key2"]
-    assert all(len(base64.b64decode(k.value)) == 64 and k.permissions == "FULL" for k in keys)
+    assert all(len(base64.b64decode(k.value)) == 64 and k.permissions == "Full" for k in keys)
     assert keys[0].value != keys[1].value
     assert accounts.list_keys("rg", "stdata").keys_property[0].value == keys[0].value  # generated once
 

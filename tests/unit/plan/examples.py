@@ -47,9 +47,10 @@ def responses(example: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]
 # --- request bodies as stack specs ------------------------------------------------------------------
 
 
-def pool_spec(properties: Mapping[str, Any], identity: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def pool_spec(properties: Mapping[str, Any], identity: Mapping[str, Any] | None = None,
+              tags: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """A management-API pool body as a stack spec: metadata as a map, identities as a list,
-    application packages by `application`."""
+    application packages by `application`, the pool resource's tags as `tags`."""
     spec = copy.deepcopy(dict(properties))
     if isinstance(spec.get("metadata"), list):
         spec["metadata"] = {item["name"]: item["value"] for item in spec["metadata"]}
@@ -60,6 +61,8 @@ def pool_spec(properties: Mapping[str, Any], identity: Mapping[str, Any] | None 
         ]
     if identity:
         spec["identity"] = identity_spec(identity)
+    if tags:
+        spec["tags"] = dict(tags)
     return spec
 
 
@@ -76,7 +79,7 @@ def pool_spec_from_response(body: Mapping[str, Any]) -> dict[str, Any]:
                   "allocationState", "allocationStateTransitionTime", "currentDedicatedNodes",
                   "currentLowPriorityNodes", "resizeOperationStatus", "autoScaleRun")
     properties = {k: v for k, v in body["properties"].items() if k not in server_set}
-    return pool_spec(properties, body.get("identity"))
+    return pool_spec(properties, body.get("identity"), body.get("tags"))
 
 
 STORAGE_ID = "storageAccounts.autostorage"

@@ -28,7 +28,7 @@ STACKS = sorted((REPO / "stacks").glob("*.yaml"))
 # --- the tables cover the stack format ------------------------------------------------------------
 
 SCHEMA_DEFS = {
-    Kind.POOL: ("pool", {"changeStrategy", "protect"}),
+    Kind.POOL: ("pool", {"changeStrategy", "protect", "resourceTags"}),  # resourceTags: read as `tags`
     Kind.JOB: ("job", {"protect"}),
     Kind.JOB_SCHEDULE: ("jobSchedule", {"protect"}),
     Kind.BATCH_ACCOUNT: ("batchAccount", {"name", "protect", "applications", "pools", "jobs", "jobSchedules"}),
