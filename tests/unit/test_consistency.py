@@ -48,14 +48,6 @@ CASES = [
     ("requiredSlots above the default of one slot per node",
      mutate(POOL_SLOTS, "", _task("            requiredSlots: 2\n")),
      "requiredSlots", "taskSlotsPerNode 1 (the default)", None),
-    ("NoPublicIPAddresses with Classic node communication",
-     mutate(POOL_SLOTS, POOL_SLOTS + "        targetNodeCommunicationMode: Classic\n"
-            "        networkConfiguration:\n          subnet: hpc.nodes\n"
-            "          publicIPAddressConfiguration: {provision: NoPublicIPAddresses}\n"),
-     "targetNodeCommunicationMode", "set targetNodeCommunicationMode to Simplified, not Classic",
-     mutate(POOL_SLOTS, POOL_SLOTS + "        targetNodeCommunicationMode: Simplified\n"
-            "        networkConfiguration:\n          subnet: hpc.nodes\n"
-            "          publicIPAddressConfiguration: {provision: NoPublicIPAddresses}\n")),
     ("NoPublicIPAddresses without a subnet",
      mutate(POOL_SLOTS, POOL_SLOTS + "        networkConfiguration:\n"
             "          publicIPAddressConfiguration: {provision: NoPublicIPAddresses}\n"),

@@ -46,7 +46,7 @@ def test_without_the_mistake_the_stack_is_valid(path: Path, tmp_path: Path):
         "publisher: microsoft-azure-batch": "publisher: microsoft-dsvm",
         "containerSettings:  #": "containerSettingz:  #",
         "        userAccounts:\n": "        interNodeCommunication: Enabled\n        userAccounts:\n",
-        "requiredSlots: 4": "requiredSlots: 2", "Classic": "Simplified",
+        "requiredSlots: 4": "requiredSlots: 2", "        targetNodeCommunicationMode: Classic": "        # removed",
         "2012-R2-Datacenter-smalldisk": "2022-datacenter-smalldisk", "Standard_NC24 ": "Standard_NC24ads_A100_v4 ",
     }
     text = path.read_text(encoding="utf-8")

@@ -170,7 +170,7 @@ def _references_in(places: list[tuple[tuple[str | int, ...], Any]]) -> Iterator[
 
 
 def no_public_ip_needs_simplified(view: StackView, pool: Node) -> None:
-    """provision: "NoPublicIPAddresses: none (the pool needs a subnet and simplified node communication)"."""
+    """provision: "NoPublicIPAddresses: none (the pool needs a subnet)"."""
     if "networkConfiguration" not in pool.value:
         return
     network = sub(pool, "networkConfiguration")
@@ -180,11 +180,8 @@ def no_public_ip_needs_simplified(view: StackView, pool: Node) -> None:
         return
     if provision.lower() != "nopublicipaddresses":
         return
-    mode = pool.value.get("targetNodeCommunicationMode")
-    if isinstance(mode, str) and mode.lower() == "classic":
-        view.error((*pool.path, "targetNodeCommunicationMode"),
-                   f"pool {pool.name!r} has no public IP addresses (NoPublicIPAddresses), which needs "
-                   "simplified node communication: set targetNodeCommunicationMode to Simplified, not Classic")
+    # Classic node communication is refused on its own: 2025-06-01 has no targetNodeCommunicationMode
+    # (checks/api_version.py), every pool communicates the simplified way.
     if "subnet" not in network.value and "subnetId" not in network.value:
         view.error((*public.path, "provision"),
                    f"pool {pool.name!r} has no public IP addresses (NoPublicIPAddresses) and no subnet; give "
