@@ -278,15 +278,25 @@ def destroy(
 def force_unlock_command(
     stack: Annotated[Path, typer.Argument(help="The stack file (YAML).", show_default=False)],
     target: TargetOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before breaking the lock.")] = False,
 ) -> None:
-    """Break the stack's apply lock (when a run died holding it)."""
+    """Break the stack's apply lock (when a run died holding it); never a live run's on this host."""
     from deployer.apply.lock import force_unlock
     from deployer.console import info
 
     loaded, clients = _stack_and_clients(stack, target.value if target else None)
-    broken = force_unlock(loaded, clients)
+    broken = force_unlock(loaded, clients, confirm=None if yes else _confirm_unlock)
     info(f"lock of stack {loaded.name} broken (was held by {broken.describe()})" if broken
          else f"stack {loaded.name} was not locked")
+
+
+def _confirm_unlock(held) -> bool:  # type: ignore[no-untyped-def]
+    from deployer.console import confirm
+    from deployer.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(f"the lock is held by {held.describe()}: pass --yes to break it when not on a terminal")
+    return bool(confirm(f"Break the lock held by {held.describe()}?"))
 
 
 def _stack_and_clients(path: Path, override: str | None,  # type: ignore[no-untyped-def]
