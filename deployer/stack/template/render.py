@@ -78,6 +78,11 @@ def render_stack_text(text: str, file: str, base_dir: Path,
     shared = templates_folder(base_dir)
     if shared is not None and shared not in roots:
         roots.append(shared)
+    from deployer.stack.template.packaged import packaged_templates
+
+    presets = packaged_templates()  # the shipped presets, found without the repository
+    if presets is not None and presets not in roots:
+        roots.append(presets)
 
     class StackLoader(jinja2.BaseLoader):
         def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
