@@ -106,7 +106,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
                         files.append(display)
                     sources[display] = source
                     return mark(source, files.index(display)), display, lambda: True
-            where = " or ".join(_display(root) for root in roots)
+            where = " or ".join(_display(root) if root != presets else "the built-in presets" for root in roots)
             raise jinja2.TemplateNotFound(template, f"template {template!r} not found in {where}")
 
     class StackEnvironment(ImmutableSandboxedEnvironment):
