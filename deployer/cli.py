@@ -362,6 +362,11 @@ def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: 
     return 0 if result.ok else 1
 
 
+from deployer.adopt.cli import register as _register_adopt  # noqa: E402 - commands in their own modules
+
+_register_adopt(app)
+
+
 @app.command()
 def render(
     stack: Annotated[Path, typer.Argument(help="The stack file (YAML, a Jinja2 template).", show_default=False)],

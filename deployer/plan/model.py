@@ -111,6 +111,7 @@ class Change:
     warnings: tuple[str, ...] = ()
     etag: str | None = None  # of the live resource the plan was made from
     name: str = ""  # the Azure name
+    managed: bool = True  # False: it exists in Azure but this stack does not own it (`reason` says why)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "before", freeze(self.before))
@@ -139,6 +140,7 @@ class Change:
             "replacePaths": list(self.replace_paths),
             "warnings": list(self.warnings),
             "etag": self.etag,
+            "managed": self.managed,
         }
 
 
@@ -176,6 +178,11 @@ class Plan:
     @property
     def actionable(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.is_change)
+
+    @property
+    def not_managed(self) -> tuple[Change, ...]:
+        """Declared resources that exist in Azure but that this stack does not own: left alone."""
+        return tuple(c for c in self.changes if not c.managed)
 
     @property
     def is_empty(self) -> bool:
@@ -326,6 +333,7 @@ class _Reader:
             warnings=self.texts(data.get("warnings", []), f"{where}.warnings"),
             etag=None if etag is None else self.text(etag, f"{where}.etag"),
             name=self.text(data.get("name", ""), f"{where}.name"),
+            managed=self.boolean(data.get("managed", True), f"{where}.managed"),
         )
 
     def field(self, value: Any, where: str) -> FieldChange:

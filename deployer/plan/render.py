@@ -147,9 +147,18 @@ def render_text(plan: Plan, color: bool = False) -> str:
     out.lines += [f"Plan for stack {plan.stack} on {plan.target.describe()}", ""]
     for change in plan.actionable:
         out.change(change)
+    if plan.not_managed:
+        out.lines.append(out.paint(f"Not managed: {_count_resources(len(plan.not_managed))} in Azure that stack "
+                                   f"{plan.stack} declares but does not own, left alone:", _YELLOW, _BOLD))
+        out.lines += [f"  # {change.address}: {change.reason}" for change in plan.not_managed]
+        out.lines.append("")
     summary = plan.summary()
     out.lines.append(out.paint(summary, _BOLD))
     return "\n".join(out.lines) + "\n"
+
+
+def _count_resources(count: int) -> str:
+    return f"{count} resource" + ("" if count == 1 else "s")
 
 
 def render_json(plan: Plan) -> str:
@@ -216,6 +225,11 @@ def render_markdown(plan: Plan) -> str:
     changes = plan.actionable
     out = [f"### Plan for stack {_code(plan.stack)} on {_code(plan.target.describe())}", "",
            f"**{plan.summary()}**", ""]
+    if plan.not_managed:
+        out += [f"**Not managed**: {_count_resources(len(plan.not_managed))} in Azure that the stack declares but "
+                "does not own, left alone:", "", "| Resource | Why |", "| --- | --- |"]
+        out += [f"| {_code(str(c.address))} ({_cell(_title(c))}) | {_cell(c.reason)} |" for c in plan.not_managed]
+        out.append("")
     if not changes:
         return "\n".join(out)
     out += ["| | Resource | Action | Why |", "| --- | --- | --- | --- |"]

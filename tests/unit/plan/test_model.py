@@ -87,7 +87,7 @@ def test_json_shape_is_the_documented_one() -> None:
                               "resourceGroup": "rg-media", "location": "westeurope"}
     replace = data["changes"][2]
     assert list(replace) == ["address", "kind", "name", "action", "reason", "before", "after", "fields",
-                             "replacePaths", "warnings", "etag"]
+                             "replacePaths", "warnings", "etag", "managed"]
     assert replace["kind"] == "pool" and replace["action"] == "replace" and replace["etag"] == 'W/"0x1"'
     assert replace["fields"][0] == {"path": "vmSize", "before": "STANDARD_NC6", "after": "Standard_NC12",
                                     "forcesReplacement": True, "requiresEmptyPool": True, "sensitive": False}
