@@ -365,6 +365,9 @@ def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: 
 from deployer.adopt.cli import register as _register_adopt  # noqa: E402 - commands in their own modules
 
 _register_adopt(app)
+from deployer.policy.cli import register as _register_policy  # noqa: E402
+
+_register_policy(app)
 
 
 @app.command()
