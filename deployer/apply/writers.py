@@ -25,7 +25,7 @@ from deployer.plan.model import Action, Change, thaw
 from deployer.resources import job as job_kind
 from deployer.resources import normalize as n
 from deployer.resources import rules_for
-from deployer.resources.ownership import fingerprint_key, with_markers
+from deployer.resources.ownership import STACK_KEY, fingerprint_key, with_markers
 from deployer.resources.rules import resolve_secrets
 from deployer.stack.model import Address, DesiredResource, Kind, Stack
 
@@ -50,7 +50,8 @@ class Writers:
     def ensure_resource_group(self) -> None:
         rg = self.clients.resource.resource_groups
         if not rg.check_existence(self.rg):
-            rg.create_or_update(self.rg, {"location": self.stack.target.location or "westeurope"})
+            rg.create_or_update(self.rg, {"location": self.stack.target.location or "westeurope",
+                                          "tags": {STACK_KEY: self.stack.name}})  # created here: owned
 
     def apply(self, change: Change, part: str | None = None) -> None:
         """Make one change; `part` is "delete" or "create" for the two halves of a replace."""

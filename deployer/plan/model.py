@@ -171,9 +171,11 @@ class Plan:
     stack: str
     target: PlanTarget
     changes: tuple[Change, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()  # about the plan as a whole (a resource group apply creates)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(self.changes))
+        object.__setattr__(self, "notes", tuple(self.notes))
 
     @property
     def actionable(self) -> tuple[Change, ...]:
@@ -211,6 +213,7 @@ class Plan:
             "target": self.target.to_dict(),
             "changes": [c.to_dict() for c in self.changes],
             "summary": self.counts(),
+            "notes": list(self.notes),
         }
 
     def to_json(self) -> str:
@@ -252,6 +255,7 @@ class Plan:
             stack=reader.text(reader.get(root, "stack", ""), "stack"),
             target=plan_target,
             changes=tuple(reader.change(item, f"changes[{i}]") for i, item in enumerate(changes)),
+            notes=reader.texts(root.get("notes", []), "notes"),
         )
 
 

@@ -43,7 +43,11 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
     target = PlanTarget.from_target(stack.target)
     if target_kind:
         target = replace(target, kind=target_kind)
-    return Plan(stack=stack.name, target=target, changes=tuple(changes))
+    notes: tuple[str, ...] = ()
+    if not live.resource_group_exists:
+        notes = (f"resource group {stack.target.resource_group} does not exist: apply creates it in "
+                 f"{stack.target.location or 'westeurope'}, tagged deployer.stack={stack.name}",)
+    return Plan(stack=stack.name, target=target, changes=tuple(changes), notes=notes)
 
 
 def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[str, Any] | None:

@@ -145,6 +145,8 @@ def render_text(plan: Plan, color: bool = False) -> str:
     fields marked `# forces replacement`, and the summary line. ANSI colour only when asked."""
     out = _Text(color)
     out.lines += [f"Plan for stack {plan.stack} on {plan.target.describe()}", ""]
+    if plan.notes:
+        out.lines += [f"  # note: {note}" for note in plan.notes] + [""]
     for change in plan.actionable:
         out.change(change)
     if plan.not_managed:
@@ -225,6 +227,8 @@ def render_markdown(plan: Plan) -> str:
     changes = plan.actionable
     out = [f"### Plan for stack {_code(plan.stack)} on {_code(plan.target.describe())}", "",
            f"**{plan.summary()}**", ""]
+    if plan.notes:
+        out += [f"> {_cell(note)}" for note in plan.notes] + [""]
     if plan.not_managed:
         out += [f"**Not managed**: {_count_resources(len(plan.not_managed))} in Azure that the stack declares but "
                 "does not own, left alone:", "", "| Resource | Why |", "| --- | --- |"]

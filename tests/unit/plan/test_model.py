@@ -81,7 +81,7 @@ def test_json_round_trip() -> None:
 
 def test_json_shape_is_the_documented_one() -> None:
     data = json.loads(sample_plan().to_json())
-    assert list(data) == ["formatVersion", "stack", "target", "changes", "summary"]
+    assert list(data) == ["formatVersion", "stack", "target", "changes", "summary", "notes"]
     assert data["formatVersion"] == FORMAT_VERSION == 1
     assert data["target"] == {"kind": "azure", "subscription": "00000000-0000-0000-0000-000000000000",
                               "resourceGroup": "rg-media", "location": "westeurope"}
