@@ -172,6 +172,10 @@ def plan(
                            "as not compared (pull requests without secret access); such a plan cannot be applied."),
     ] = False,
     subscription: SubscriptionOption = None,
+    refresh_only: Annotated[
+        bool, typer.Option("--refresh-only", help="Only drift: differences made outside batch-deployer since the "
+                           "last apply (changes of the stack not applied yet are left out, and counted)."),
+    ] = False,
 ) -> None:
     """Diff the stack against live state and show every change it would make."""
     from deployer.console import print_plan
@@ -181,6 +185,10 @@ def plan(
     override = target.value if target else None
     loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var), subscription)
     run = plan_stack(loaded, clients, override, only or None, secrets=not no_secrets)
+    if refresh_only:
+        from deployer.plan.drift import refresh_only as drift_only
+
+        run.plan = drift_only(run.plan, run.stack, run.live, _plan_context(run, no_secrets))
     print_plan(run.plan, output_format.value)
     check_identity(run.plan, run.stack, run.live, force=force)
     if out is not None:
@@ -300,6 +308,13 @@ def force_unlock_command(
     broken = force_unlock(loaded, clients, confirm=None if yes else _confirm_unlock)
     info(f"lock of stack {loaded.name} broken (was held by {broken.describe()})" if broken
          else f"stack {loaded.name} was not locked")
+
+
+def _plan_context(run, no_secrets: bool):  # type: ignore[no-untyped-def]
+    from deployer.plan.nosecrets import NoSecretsContext
+    from deployer.resources.context import LiveContext
+
+    return (NoSecretsContext if no_secrets else LiveContext)(run.stack, run.live, run.clients)
 
 
 def _confirm_unlock(held) -> bool:  # type: ignore[no-untyped-def]

@@ -223,6 +223,10 @@ def _adoption(stack: Stack, clients: Any, context: Any, resource: DesiredResourc
     # The diff before recording: what will differ once the markers (and fingerprints) are there.
     marked = with_markers(resource.kind, body, stack.name, item.recorded)
     item.change = replace(diff_resource(rules, resource, marked, context), etag=None)
+    if item.change.action is Action.NO_OP:  # as if applied: later differences are drift (plan --refresh-only)
+        from deployer.plan.drift import APPLIED, applied_digest
+
+        item.recorded[APPLIED] = applied_digest(rules.canonical_desired(resource.spec, context, resource.address))
     return item
 
 

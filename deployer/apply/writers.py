@@ -21,6 +21,7 @@ from typing import Any
 from deployer.apply.context import ApplyContext
 from deployer.apply.rest import iso_durations, reveal, to_rest
 from deployer.errors import ApplyError
+from deployer.plan.drift import APPLIED, applied_digest
 from deployer.plan.model import Action, Change, thaw
 from deployer.resources import job as job_kind
 from deployer.resources import normalize as n
@@ -87,6 +88,7 @@ class Writers:
         desired = rules.canonical_desired(resource.spec, self.context, resource.address)
         recorded: dict[str, str] = {}
         body = to_rest(desired, rules, recorded, where=str(resource.address), metadata_as_map=metadata_as_map)
+        recorded[APPLIED] = applied_digest(desired)  # plan --refresh-only tells drift from pending changes
         return body, recorded
 
     def _removals(self, resource: DesiredResource, change: Change, body: dict[str, Any]) -> dict[str, Any]:

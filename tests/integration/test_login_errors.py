@@ -31,12 +31,15 @@ def empty_env(home: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("argv", [
-    ["plan"], ["apply", "--auto-approve"], ["destroy", "--auto-approve"], ["force-unlock", "--yes"],
+    ["plan", "STACK"], ["apply", "STACK", "--auto-approve"], ["destroy", "STACK", "--auto-approve"],
+    ["force-unlock", "STACK", "--yes"], ["import", "STACK", "--all", "--yes"],
+    ["export", "-g", "rg-login", "--subscription", "11111111-2222-3333-4444-555555555555"],
 ])
 def test_no_credentials_is_one_line_naming_the_ways_to_sign_in(tmp_path: Path, argv: list[str]) -> None:
     stack = tmp_path / "stack.yaml"
     stack.write_text(STACK, encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "deployer", argv[0], str(stack), *argv[1:]],
+    args = [str(stack) if a == "STACK" else a for a in argv]
+    result = subprocess.run([sys.executable, "-m", "deployer", *args],
                             cwd=tmp_path, env=empty_env(tmp_path / "home"), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 1, result.stderr
