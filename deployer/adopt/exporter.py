@@ -136,8 +136,15 @@ def export_stack(clients: Any, resource_group: str, *, stack_name: str, target: 
     doc: dict[str, Any] = {"stack": stack_name, "target": dict(target)}
     taken: set[str] = set()
     location = str(target.get("location") or "")
+    subnets: dict[str, str] = {}  # subnet id (lower-cased) -> NETWORK.SUBNET logical name
     if account is None and live.networks:
-        doc["networks"] = {_logical(str(v.get("name", k)), taken): _network(v) for k, v in live.networks.items()}
+        doc["networks"] = {}
+        for key, vnet in live.networks.items():
+            logical = _logical(str(vnet.get("name", key)), taken)
+            doc["networks"][logical] = _network(vnet)
+            for subnet in (vnet.get("properties") or {}).get("subnets") or []:
+                if subnet.get("id"):
+                    subnets[str(subnet["id"]).lower()] = f"{logical}.{subnet.get('name')}"
     storage_keys: dict[str, str] = {}
     if storage:
         doc["storageAccounts"] = {}
@@ -147,7 +154,7 @@ def export_stack(clients: Any, resource_group: str, *, stack_name: str, target: 
     if batch:
         doc["batchAccounts"] = {}
         for name, account_item in batch.items():
-            doc["batchAccounts"][_logical(name, taken)] = _batch(account_item, location, storage_keys, notes)
+            doc["batchAccounts"][_logical(name, taken)] = _batch(account_item, location, storage_keys, notes, subnets)
     return _validated(doc, notes), notes
 
 
@@ -230,7 +237,8 @@ def _auto_storage_name(rest: Mapping[str, Any]) -> str | None:
     return account_id.rstrip("/").rsplit("/", 1)[-1] if account_id else None
 
 
-def _batch(item: Any, location: str, storage_keys: Mapping[str, str], notes: list[str]) -> dict[str, Any]:
+def _batch(item: Any, location: str, storage_keys: Mapping[str, str], notes: list[str],
+           subnets: Mapping[str, str]) -> dict[str, Any]:
     rest = item.account
     props = dict(rest.get("properties") or {})
     body: dict[str, Any] = {"name": rest.get("name"), **props}
@@ -252,6 +260,11 @@ def _batch(item: Any, location: str, storage_keys: Mapping[str, str], notes: lis
     for pool in item.pools.values():
         pp = dict(pool.get("properties") or {})
         pp["metadata"] = _metadata(pp.get("metadata"))
+        network = dict(pp.get("networkConfiguration") or {})
+        logical = subnets.get(str(network.get("subnetId") or "").lower())
+        if logical:  # a subnet of a network exported with it: its logical name, as a stack writes it
+            network.pop("subnetId")
+            pp["networkConfiguration"] = {"subnet": logical, **network}
         if (pool.get("identity") or {}).get("type") not in (None, "None"):
             pp["identity"] = pool["identity"]
         pools[str(pool.get("name"))] = fit(pp, _defs("pool"))

@@ -176,3 +176,31 @@ def test_export_an_account_with_3_pools_and_2_jobs_validates_and_plans_empty(est
         "batchAccounts.baexport01.pools.render"]
     assert all(c["managed"] and c["action"] == "no-op" for c in plan["changes"])
     assert "baother01" not in stack.read_text()
+
+
+def test_export_a_resource_group_with_a_network_containers_and_shares(estate, tmp_path, capsys):
+    c = estate
+    make_account(c, "banet01", "stnet01")
+    c.network.virtual_networks.begin_create_or_update(RG, "vnet-a", {"location": "westeurope", "properties": {
+        "addressSpace": {"addressPrefixes": ["10.1.0.0/16"]},
+        "subnets": [{"name": "nodes", "properties": {"addressPrefix": "10.1.0.0/20"}}]}}).result()
+    c.storage.blob_containers.create(RG, "stnet01", "input", {})
+    c.storage.file_shares.create(RG, "stnet01", "scratch", {"properties": {"shareQuota": 10}})
+    subnet = (f"/subscriptions/{c.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Network/"
+              "virtualNetworks/vnet-a/subnets/nodes")
+    c.batch_mgmt.pool.create(RG, "banet01", "private", {"properties": {
+        "vmSize": "Standard_D2s_v3", "deploymentConfiguration": {"virtualMachineConfiguration": IMAGE},
+        "networkConfiguration": {"subnetId": subnet, "publicIPAddressConfiguration": {
+            "provision": "NoPublicIPAddresses"}},
+        "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 0}}}})
+    stack = tmp_path / "estate.yaml"
+    assert main(["export", "--target", "local", "-g", RG, "--out", str(stack), "--import", "--yes"]) == 0
+    assert "1 networks, 1 storage accounts, 1 Batch accounts, 1 pools, 0 jobs" in capsys.readouterr().err
+    text = stack.read_text()
+    assert "subnet: vnet-a.nodes" in text and "- input" in text and "quotaGiB: 10" in text
+    assert main(["validate", str(stack)]) == 0
+    assert main(["plan", str(stack), "--detailed-exitcode"]) == 0, capsys.readouterr().out
+    plan = plan_json(stack, capsys)
+    assert {c["address"] for c in plan["changes"]} >= {"networks.vnet-a", "storageAccounts.stnet01.containers.input",
+                                                      "storageAccounts.stnet01.fileShares.scratch"}
+    assert all(c["managed"] and c["action"] == "no-op" for c in plan["changes"])
