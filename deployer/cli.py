@@ -405,7 +405,7 @@ _register_adopt(app)
 from deployer.policy.cli import register as _register_policy  # noqa: E402
 
 _register_policy(app)
-from deployer.plan.show import register as _register_show  # noqa: E402
+from deployer.commands.show import register as _register_show  # noqa: E402
 
 _register_show(app)
 
