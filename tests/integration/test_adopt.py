@@ -204,3 +204,22 @@ def test_export_a_resource_group_with_a_network_containers_and_shares(estate, tm
     assert {c["address"] for c in plan["changes"]} >= {"networks.vnet-a", "storageAccounts.stnet01.containers.input",
                                                       "storageAccounts.stnet01.fileShares.scratch"}
     assert all(c["managed"] and c["action"] == "no-op" for c in plan["changes"])
+
+
+def test_import_all_narrowed_to_an_account_by_its_azure_id(estate, tmp_path, capsys):
+    data = make_account(estate, "baadopt01", "stadopt01")
+    make_pool(estate, "baadopt01", "p1")
+    make_job(data, "j1", "p1")
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(STACK.replace("PRIORITY", "0"), encoding="utf-8")
+    account_id = (f"/subscriptions/{estate.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Batch/"
+                  "batchAccounts/baadopt01")
+    assert main(["import", str(stack), "--all", account_id, "--yes"]) == 0
+    assert ("imported 3 resources into stack adopt: batchAccounts.main, batchAccounts.main.pools.p1, "
+            "batchAccounts.main.jobs.j1") in capsys.readouterr().err
+    managed = {c["address"]: c["managed"] for c in plan_json(stack, capsys)["changes"]}
+    assert managed == {"storageAccounts.data": False, "batchAccounts.main": True,
+                       "batchAccounts.main.pools.p1": True, "batchAccounts.main.jobs.j1": True}
+    other_group = account_id.replace(RG, "rg-elsewhere")
+    assert main(["import", str(stack), "--all", other_group, "--yes"]) == 1
+    assert "is outside the stack's target" in capsys.readouterr().err
