@@ -82,6 +82,11 @@ AllowDataLossOption = Annotated[
     typer.Option("--allow-data-loss", help="Allow deleting or replacing storage accounts, file shares and "
                  "blob containers (never resources with protect: true)."),
 ]
+SubscriptionOption = Annotated[
+    str | None,
+    typer.Option("--subscription", help="Azure subscription id, overriding the stack's target.subscription.",
+                 show_default=False),
+]
 VarFileOption = Annotated[
     list[Path] | None,
     typer.Option("--var-file", help="YAML mapping of template variables (repeatable): overrides the stack's "
@@ -163,6 +168,15 @@ def plan(
     var_file: VarFileOption = None,
     var: VarOption = None,
     force: ForceOption = False,
+    no_secrets: Annotated[
+        bool, typer.Option("--no-secrets", help="Resolve no secret and list no key: write-only values are shown "
+                           "as not compared (pull requests without secret access); such a plan cannot be applied."),
+    ] = False,
+    subscription: SubscriptionOption = None,
+    refresh_only: Annotated[
+        bool, typer.Option("--refresh-only", help="Only drift: differences made outside batch-deployer since the "
+                           "last apply (changes of the stack not applied yet are left out, and counted)."),
+    ] = False,
 ) -> None:
     """Diff the stack against live state and show every change it would make."""
     from deployer.console import print_plan
@@ -170,8 +184,12 @@ def plan(
     from deployer.plan.run import plan_stack, saved_plan_text
 
     override = target.value if target else None
-    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
-    run = plan_stack(loaded, clients, override, only or None)
+    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var), subscription)
+    run = plan_stack(loaded, clients, override, only or None, secrets=not no_secrets)
+    if refresh_only:
+        from deployer.plan.drift import refresh_only as drift_only
+
+        run.plan = drift_only(run.plan, run.stack, run.live, _plan_context(run, no_secrets))
     print_plan(run.plan, output_format.value)
     check_identity(run.plan, run.stack, run.live, force=force)
     if out is not None:
@@ -202,6 +220,7 @@ def apply(
     var: VarOption = None,
     force: ForceOption = False,
     wait: Annotated[bool, typer.Option("--wait", help="Then `deploy wait` (exit 3 failed, 4 timeout).")] = False,
+    subscription: SubscriptionOption = None,
 ) -> None:
     """Make the changes a plan shows (planning first, or from a saved plan)."""
     from deployer.apply.engine import check_guards, is_saved_plan, load_saved_plan
@@ -225,7 +244,7 @@ def apply(
 
             raise UsageError("a saved plan is applied with the variables it was made with: drop --var/--var-file, "
                              "or plan again with the new values")
-        saved_file, clients = _saved_stack(stack, override)
+        saved_file, clients = _saved_stack(stack, override, subscription)
         with _locked(saved_file.stack, clients, lock_timeout, fmt):
             saved = load_saved_plan(saved_file, override, clients)
             _print_run_plan(saved.plan, fmt)
@@ -233,7 +252,7 @@ def apply(
             check_guards(saved.plan, saved.run.stack, allow_data_loss=allow_data_loss)
             code = _execute(saved.plan, saved.run, fmt, parallelism, wait_for_nodes)
         raise typer.Exit(wait_after_apply(code, wait, saved_file.stack, clients, None, fmt))
-    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
+    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var), subscription)
     code = 0
     with _locked(loaded, clients, lock_timeout, fmt):
         run = plan_stack(loaded, clients, override, only or None)
@@ -262,13 +281,14 @@ def destroy(
     lock_timeout: LockTimeoutOption = 300.0,
     var_file: VarFileOption = None,
     var: VarOption = None,
+    subscription: SubscriptionOption = None,
 ) -> None:
     """Delete what the stack owns, and nothing else (jobs first, accounts and networks last)."""
     from deployer.apply.engine import check_guards, destroy_plan
 
     fmt = output_format.value
     override = target.value if target else None
-    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var))
+    loaded, clients = _stack_and_clients(stack, override, _variables(var_file, var), subscription)
     with _locked(loaded, clients, lock_timeout, fmt):
         run = destroy_plan(loaded, clients, override, only or None, force=force)
         _print_run_plan(run.plan, fmt)
@@ -283,32 +303,59 @@ def destroy(
 def force_unlock_command(
     stack: Annotated[Path, typer.Argument(help="The stack file (YAML).", show_default=False)],
     target: TargetOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before breaking the lock.")] = False,
 ) -> None:
-    """Break the stack's apply lock (when a run died holding it)."""
+    """Break the stack's apply lock (when a run died holding it); never a live run's on this host."""
     from deployer.apply.lock import force_unlock
     from deployer.console import info
 
     loaded, clients = _stack_and_clients(stack, target.value if target else None)
-    broken = force_unlock(loaded, clients)
+    broken = force_unlock(loaded, clients, confirm=None if yes else _confirm_unlock)
     info(f"lock of stack {loaded.name} broken (was held by {broken.describe()})" if broken
          else f"stack {loaded.name} was not locked")
 
 
+def _plan_context(run, no_secrets: bool):  # type: ignore[no-untyped-def]
+    from deployer.plan.nosecrets import NoSecretsContext
+    from deployer.resources.context import LiveContext
+
+    return (NoSecretsContext if no_secrets else LiveContext)(run.stack, run.live, run.clients)
+
+
+def _confirm_unlock(held) -> bool:  # type: ignore[no-untyped-def]
+    from deployer.console import confirm
+    from deployer.errors import UsageError
+
+    if not sys.stdin.isatty():
+        raise UsageError(f"the lock is held by {held.describe()}: pass --yes to break it when not on a terminal")
+    return bool(confirm(f"Break the lock held by {held.describe()}?"))
+
+
 def _stack_and_clients(path: Path, override: str | None,  # type: ignore[no-untyped-def]
-                       variables: dict[str, object] | None = None):
+                       variables: dict[str, object] | None = None, subscription: str | None = None):
     from deployer.azure.target import clients_for
     from deployer.stack.model import load_stack
 
     loaded = load_stack(path, variables=variables)
+    if subscription:
+        import dataclasses
+
+        loaded = dataclasses.replace(loaded, target=dataclasses.replace(loaded.target, subscription=subscription))
     return loaded, clients_for(loaded.target, loaded.base_dir, override)
 
 
-def _saved_stack(path: Path, override: str | None):  # type: ignore[no-untyped-def]
+def _saved_stack(path: Path, override: str | None, subscription: str | None = None):  # type: ignore[no-untyped-def]
+    import dataclasses
+
     from deployer.apply.engine import read_saved_plan
     from deployer.azure.target import clients_for
+    from deployer.plan.show import check_saved
 
     saved = read_saved_plan(path)
-    kind = override or (saved.document.get("target") or {}).get("kind")
+    kind, subscription = check_saved(saved.document, str(path), override, subscription)
+    if subscription and subscription != saved.stack.target.subscription and kind == "azure":
+        target = dataclasses.replace(saved.stack.target, subscription=subscription)
+        saved = dataclasses.replace(saved, stack=dataclasses.replace(saved.stack, target=target))
     return saved, clients_for(saved.stack.target, saved.stack.base_dir, kind)
 
 
@@ -355,6 +402,17 @@ def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: 
                          wait_for_nodes=wait_for_nodes, on_event=progress)
     progress.summary(result, verb)
     return 0 if result.ok else 1
+
+
+from deployer.adopt.cli import register as _register_adopt  # noqa: E402 - commands in their own modules
+
+_register_adopt(app)
+from deployer.policy.cli import register as _register_policy  # noqa: E402
+
+_register_policy(app)
+from deployer.commands.show import register as _register_show  # noqa: E402
+
+_register_show(app)
 
 
 @app.command()

@@ -58,13 +58,16 @@ class SavedPlan:
 
 
 def is_saved_plan(path: Path) -> bool:
+    """A saved plan is JSON; a stack is YAML, possibly a template starting with `{% import %}`."""
     if path.suffix.lower() == ".json":
         return True
+    if path.suffix.lower() in (".yaml", ".yml"):
+        return False
     try:
         head = path.read_text(encoding="utf-8")[:200].lstrip()
     except (OSError, UnicodeDecodeError):
         return False
-    return head.startswith("{")
+    return head.startswith("{") and not head.startswith(("{%", "{{", "{#"))
 
 
 @dataclass(frozen=True)

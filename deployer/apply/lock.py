@@ -37,6 +37,7 @@ import getpass
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -166,16 +167,77 @@ def stack_lock(
     """Hold the stack's lock for the block; wait up to `timeout` seconds, then raise LockError."""
     me = LockInfo(holder or current_holder(), _now(), "")
     lock = _lock_for(stack, clients)
-    info = lock.acquire(me, timeout, on_wait)
+    with _azure_errors(stack, "taking"):
+        info = lock.acquire(me, timeout, on_wait)
     try:
         yield info
     finally:
         lock.release()
 
 
-def force_unlock(stack: Stack, clients: Any) -> LockInfo | None:
-    """Break the stack's lock, whoever holds it; return the holder it broke (None: nothing was held)."""
-    return _lock_for(stack, clients).force()
+Confirm = Callable[["LockInfo"], bool]
+
+
+def force_unlock(stack: Stack, clients: Any, confirm: Confirm | None = None) -> LockInfo | None:
+    """Break the stack's lock; return the holder it broke (None: nothing was held).
+
+    Refused (LockError) when the holder is a process alive on this host: that run is not dead,
+    and breaking its lock would let a second run interleave with it. `confirm(holder)` is asked
+    before anything is broken; False keeps the lock (LockError "cancelled").
+    """
+    lock = _lock_for(stack, clients)
+
+    def check(held: LockInfo) -> None:
+        pid = alive_here(held)
+        if pid is not None:
+            raise LockError(
+                f"stack {stack.name} is locked by a run that is still alive on this host ({held.describe()}): "
+                f"refusing to break its lock; wait for it, or stop process {pid} first", stack=stack.name,
+                held_by=held)
+        if confirm is not None and not confirm(held):
+            raise LockError(f"cancelled: the lock of stack {stack.name} is still held by {held.describe()}",
+                            stack=stack.name, held_by=held)
+
+    with _azure_errors(stack, "breaking"):
+        return lock.force(check)
+
+
+_HOLDER = re.compile(r"(?:^|\()\S+@(?P<host>[^\s()]+) pid (?P<pid>\d+)\)?$")
+
+
+def alive_here(held: LockInfo) -> int | None:
+    """The pid of the lock's holder if it is a process alive on this host (None: elsewhere, or gone)."""
+    match = _HOLDER.search(held.holder)
+    if match is None or match["host"] != socket.gethostname():
+        return None
+    pid = int(match["pid"])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # alive, another user's
+        return pid
+    return pid
+
+
+@contextlib.contextmanager
+def _azure_errors(stack: Stack, doing: str) -> Iterator[None]:
+    """Azure refusing the lock's requests is a LockError naming the lock, never a traceback."""
+    try:
+        yield
+    except DeployerError:
+        raise
+    except Exception as exc:
+        from azure.core.exceptions import AzureError, ClientAuthenticationError
+
+        if isinstance(exc, ClientAuthenticationError):
+            from deployer.azure.login import SignInError, sign_in_message
+
+            raise SignInError(sign_in_message(exc)) from None
+        if not isinstance(exc, AzureError):
+            raise
+        first = (str(getattr(exc, "message", None) or exc).strip().splitlines() or ["no details"])[0]
+        raise LockError(f"{doing} the apply lock of stack {stack.name} failed: {first}", stack=stack.name) from None
 
 
 def _lock_for(stack: Stack, clients: Any) -> _FileLock | _BlobLock:
@@ -278,7 +340,7 @@ class _FileLock:
         finally:
             os.close(fd)
 
-    def force(self) -> LockInfo | None:
+    def force(self, check: Callable[[LockInfo], None] = lambda held: None) -> LockInfo | None:
         import fcntl
 
         try:
@@ -290,6 +352,7 @@ class _FileLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 held = self._read(fd)
+                check(held)
                 self.path.unlink(missing_ok=True)  # new runs lock a new file
                 return held
             os.ftruncate(fd, 0)  # free already (its run ended, or died): clear the stale record
@@ -475,7 +538,7 @@ class _BlobLock:
             log.warning("stack %s: could not release the apply lock (%s); it expires within %ss",
                         self.stack.name, exc, LEASE_SECONDS)
 
-    def force(self) -> LockInfo | None:
+    def force(self, check: Callable[[LockInfo], None] = lambda held: None) -> LockInfo | None:
         from azure.core.exceptions import ResourceNotFoundError
         from azure.storage.blob import BlobLeaseClient
 
@@ -488,6 +551,7 @@ class _BlobLock:
         if props.lease.state not in ("leased", "breaking"):
             return None  # free, released, expired or already broken
         held = self._holder(props)
+        check(held)
         BlobLeaseClient(self._blob).break_lease(lease_break_period=0)
         with contextlib.suppress(Exception):
             self._blob.set_blob_metadata({})

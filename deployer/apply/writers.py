@@ -21,11 +21,12 @@ from typing import Any
 from deployer.apply.context import ApplyContext
 from deployer.apply.rest import for_management, for_service, iso_durations, reveal, to_rest
 from deployer.errors import ApplyError
+from deployer.plan.drift import APPLIED, applied_digest
 from deployer.plan.model import Action, Change, thaw
 from deployer.resources import job as job_kind
 from deployer.resources import normalize as n
 from deployer.resources import rules_for
-from deployer.resources.ownership import fingerprint_key, with_markers
+from deployer.resources.ownership import STACK_KEY, fingerprint_key, with_markers
 from deployer.resources.rules import resolve_secrets
 from deployer.stack.model import Address, DesiredResource, Kind, Stack
 
@@ -50,7 +51,8 @@ class Writers:
     def ensure_resource_group(self) -> None:
         rg = self.clients.resource.resource_groups
         if not rg.check_existence(self.rg):
-            rg.create_or_update(self.rg, {"location": self.stack.target.location or "westeurope"})
+            rg.create_or_update(self.rg, {"location": self.stack.target.location or "westeurope",
+                                          "tags": {STACK_KEY: self.stack.name}})  # created here: owned
 
     def apply(self, change: Change, part: str | None = None) -> None:
         """Make one change; `part` is "delete" or "create" for the two halves of a replace."""
@@ -86,6 +88,7 @@ class Writers:
         desired = rules.canonical_desired(resource.spec, self.context, resource.address)
         recorded: dict[str, str] = {}
         body = to_rest(desired, rules, recorded, where=str(resource.address), metadata_as_map=metadata_as_map)
+        recorded[APPLIED] = applied_digest(desired)  # plan --refresh-only tells drift from pending changes
         return body, recorded
 
     def _removals(self, resource: DesiredResource, change: Change, body: dict[str, Any]) -> dict[str, Any]:

@@ -166,7 +166,9 @@ class Clients:
         if credential is None:
             from azure.identity import DefaultAzureCredential
 
-            credential = DefaultAzureCredential(authority=c.authority)
+            from .login import SignInCredential
+
+            credential = SignInCredential(DefaultAzureCredential(authority=c.authority))
         return cls(target="azure", subscription_id=subscription_id, credential=credential, cloud=c)
 
     # -- management clients ---------------------------------------------------------------

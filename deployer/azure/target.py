@@ -34,6 +34,10 @@ def clients_for(target: Target, base_dir: Path, override: str | None = None) -> 
     if not target.subscription:
         raise UsageError("the azure target needs `target.subscription`")
     try:
-        return Clients.for_azure(target.subscription, target.cloud)
+        clients = Clients.for_azure(target.subscription, target.cloud)
     except ValueError as exc:  # unknown cloud name
         raise UsageError(str(exc)) from None
+    from deployer.azure.login import check_sign_in
+
+    check_sign_in(clients.credential, clients.cloud.name if clients.cloud else "AzureCloud")
+    return clients

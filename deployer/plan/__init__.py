@@ -31,14 +31,16 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
           ],
           "replacePaths": ["vmSize"],
           "warnings": ["4 nodes and 7 running tasks affected"],
-          "etag": "W/\\"0x8D4EDFEBFADF4AB\\"" | null
+          "etag": "W/\\"0x8D4EDFEBFADF4AB\\"" | null,
+          "managed": true
         }
       ],
       "summary": {"add": 0, "change": 0, "replace": 1, "destroy": 0, "unchanged": 0},
       "validationWarnings": [
         {"file": "stack.yaml", "line": 31, "column": 13, "path": "batchAccounts.main.pools…",
          "message": "image …: Batch support ends on 2027-06-30 (in 180 days); …", "severity": "warning"}
-      ]
+      ],
+      "notes": ["resource group rg-media does not exist: apply creates it in westeurope, …"]
     }
 
 * `kind` — `network`, `storageAccount`, `container`, `fileShare`, `batchAccount`, `application`,
@@ -66,10 +68,14 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
   fingerprint).
 * `etag` — the ETag of the live resource the change was planned against; apply refuses a saved
   plan when live state moved on.
+* `managed` — false for a resource the stack declares that exists in Azure without being the
+  stack's (no ownership marker, or another stack's; or inside such an account): a `no-op` whose
+  `reason` says why and how to adopt it (`deploy import`).
 * `summary` — counts: `add` (create), `change` (update, drain), `replace`, `destroy` (delete),
   `unchanged` (no-op).
 * `validationWarnings` — what `deploy validate` warns about the stack (a retiring image or VM
   size, an API alias it rewrote), each as validate's JSON diagnostic; empty when there are none.
+* `notes` — about the plan as a whole (a missing resource group that apply creates).
 
 Markers inside values: `"(sensitive)"` for a secret (never its value, in any format),
 `"(known after apply)"` for a value that exists only once apply has created something (the id of a

@@ -209,14 +209,16 @@ def _items(node: Node) -> Node:
     return _ITEM_NODES[node.rule.key]
 
 
-def _unresolved(value: Any, path: tuple[str | int, ...] = ()) -> list[str]:
+def _unresolved(value: Any, path: tuple[str | int, ...] = (), context: Any = None) -> list[str]:
     """Warnings for secrets the plan could not resolve (apply will need them)."""
     if isinstance(value, n.Secret) and value.value is None:
         what = value.ref if value.ref.startswith("the ") else f"the secret {value.ref}"
+        if getattr(context, "no_secrets", False):
+            return [f"{n.format_path(path)}: {what} was not compared (--no-secrets: nothing was resolved)"]
         return [f"{n.format_path(path)}: {what} could not be resolved while planning, so it was not compared; "
                 "apply resolves it again"]
     if isinstance(value, Mapping):
-        return [w for k, v in value.items() for w in _unresolved(v, (*path, k))]
+        return [w for k, v in value.items() for w in _unresolved(v, (*path, k), context)]
     return []
 
 
@@ -280,7 +282,7 @@ def diff_resource(
     title = f"{rules.title} {name}"
     wanted = rules.canonical_desired(spec, context, where) if spec is not None else None
     etag = _etag(live)
-    warnings = _unresolved(wanted) if wanted is not None else []
+    warnings = _unresolved(wanted, (), context) if wanted is not None else []
 
     if live is None:
         assert wanted is not None

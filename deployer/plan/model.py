@@ -111,6 +111,7 @@ class Change:
     warnings: tuple[str, ...] = ()
     etag: str | None = None  # of the live resource the plan was made from
     name: str = ""  # the Azure name
+    managed: bool = True  # False: it exists in Azure but this stack does not own it (`reason` says why)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "before", freeze(self.before))
@@ -139,6 +140,7 @@ class Change:
             "replacePaths": list(self.replace_paths),
             "warnings": list(self.warnings),
             "etag": self.etag,
+            "managed": self.managed,
         }
 
 
@@ -172,14 +174,21 @@ class Plan:
     #: what `deploy validate` warned about the stack (a VM size retiring soon, an alias): plans
     #: repeat it, so a warning is seen where the change is reviewed, not only in validate
     validation: tuple[Diagnostic, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = ()  # about the plan as a whole (a resource group apply creates)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(self.changes))
         object.__setattr__(self, "validation", tuple(self.validation))
+        object.__setattr__(self, "notes", tuple(self.notes))
 
     @property
     def actionable(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c.is_change)
+
+    @property
+    def not_managed(self) -> tuple[Change, ...]:
+        """Declared resources that exist in Azure but that this stack does not own: left alone."""
+        return tuple(c for c in self.changes if not c.managed)
 
     @property
     def is_empty(self) -> bool:
@@ -209,6 +218,7 @@ class Plan:
             "changes": [c.to_dict() for c in self.changes],
             "summary": self.counts(),
             "validationWarnings": [d.as_dict() for d in self.validation],
+            "notes": list(self.notes),
         }
 
     def to_json(self) -> str:
@@ -252,6 +262,7 @@ class Plan:
             changes=tuple(reader.change(item, f"changes[{i}]") for i, item in enumerate(changes)),
             validation=tuple(_diagnostic(item) for item in root.get("validationWarnings") or ()
                              if isinstance(item, dict)),
+            notes=reader.texts(root.get("notes", []), "notes"),
         )
 
 
@@ -343,6 +354,7 @@ class _Reader:
             warnings=self.texts(data.get("warnings", []), f"{where}.warnings"),
             etag=None if etag is None else self.text(etag, f"{where}.etag"),
             name=self.text(data.get("name", ""), f"{where}.name"),
+            managed=self.boolean(data.get("managed", True), f"{where}.managed"),
         )
 
     def field(self, value: Any, where: str) -> FieldChange:

@@ -29,6 +29,10 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
         if found is not None and not _manageable(resource, found, stack):
             changes.append(_not_managed(resource, found, stack))
             continue
+        outside = _in_unmanaged_account(stack, resource, live)
+        if outside is not None:  # never create or change anything inside an account the stack does not own
+            changes.append(outside)
+            continue
         changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
     for address, kind, name, found in _owned_but_undeclared(stack, live):
         change = _moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name))
@@ -39,7 +43,11 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
     target = PlanTarget.from_target(stack.target)
     if target_kind:
         target = replace(target, kind=target_kind)
-    return Plan(stack=stack.name, target=target, changes=tuple(changes))
+    notes: tuple[str, ...] = ()
+    if not live.resource_group_exists:
+        notes = (f"resource group {stack.target.resource_group} does not exist: apply creates it in "
+                 f"{stack.target.location or 'westeurope'}, tagged deployer.stack={stack.name}",)
+    return Plan(stack=stack.name, target=target, changes=tuple(changes), notes=notes)
 
 
 def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[str, Any] | None:
@@ -91,13 +99,46 @@ def _manageable(resource: DesiredResource, found: dict[str, Any], stack: Stack) 
 
 def _not_managed(resource: DesiredResource, found: dict[str, Any], stack: Stack) -> Change:
     state = ownership(resource.kind, found, stack.name)
-    why = "belongs to another stack" if state is Ownership.OTHER_STACK else "was not created by this stack"
+    if state is Ownership.OTHER_STACK:
+        why = f"belongs to stack {ownership_owner(resource, found)}"
+        hint = "(only that stack changes it)"
+    else:
+        why = "was not created by this stack"
+        hint = f"(adopting it is `deploy import {stack.file or 'STACK'} {resource.address}`)"
     return Change(
         resource.address, resource.kind, Action.NO_OP,
-        f"{resource.kind.value} {resource.name} exists but {why}: not managed, left alone "
-        "(adopting it is `deploy import`)",
+        f"{resource.kind.value} {resource.name} exists but {why}: not managed, left alone {hint}",
         warnings=(f"{resource.address} exists in Azure and is not managed by stack {stack.name}",),
-        name=resource.name,
+        name=resource.name, managed=False,
+    )
+
+
+def ownership_owner(resource: DesiredResource, found: dict[str, Any]) -> str:
+    from deployer.resources.ownership import owner
+
+    return owner(resource.kind, found) or "?"
+
+
+def _in_unmanaged_account(stack: Stack, resource: DesiredResource, live: LiveState) -> Change | None:
+    """A child (pool, job, container...) of an account that exists but that the stack does not
+    own: not managed either, whatever Azure has of it — creating a pool in someone else's Batch
+    account is touching it."""
+    if len(resource.address.parts) <= 2:
+        return None
+    account = stack.get(Address(resource.address.parts[:2]))
+    if account is None or account.kind not in (Kind.BATCH_ACCOUNT, Kind.STORAGE_ACCOUNT):
+        return None
+    found = find_live(stack, account, live)
+    if found is None or _manageable(account, found, stack):
+        return None
+    title = "Batch account" if account.kind is Kind.BATCH_ACCOUNT else "storage account"
+    return Change(
+        resource.address, resource.kind, Action.NO_OP,
+        f"{resource.kind.value} {resource.name} is in {title} {account.name}, which this stack does not manage: "
+        f"not managed, left alone (adopt the account first: `deploy import {stack.file or 'STACK'} "
+        f"{account.address} --all`)",
+        warnings=(f"{resource.address} is inside {account.address}, which is not managed by stack {stack.name}",),
+        name=resource.name, managed=False,
     )
 
 

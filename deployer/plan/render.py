@@ -145,8 +145,14 @@ def render_text(plan: Plan, color: bool = False) -> str:
     fields marked `# forces replacement`, and the summary line. ANSI colour only when asked."""
     out = _Text(color)
     out.lines += [f"Plan for stack {plan.stack} on {plan.target.describe()}", ""]
+    if plan.notes:
+        out.lines += [f"  # note: {note}" for note in plan.notes] + [""]
     for change in plan.actionable:
         out.change(change)
+    if plan.not_managed:
+        out.lines.append(out.paint(f"Not managed: {_count_resources(len(plan.not_managed))} in Azure that stack "
+                                   f"{plan.stack} declares but does not own, left alone:", _YELLOW, _BOLD))
+        out.lines += [f"  # {change.address}: {change.reason}" for change in plan.not_managed]
     for warning in plan.validation:
         out.lines.append(out.paint(f"Warning: {warning.format().replace(': warning: ', ': ', 1)}", _YELLOW))
     if plan.validation:
@@ -154,6 +160,10 @@ def render_text(plan: Plan, color: bool = False) -> str:
     summary = plan.summary()
     out.lines.append(out.paint(summary, _BOLD))
     return "\n".join(out.lines) + "\n"
+
+
+def _count_resources(count: int) -> str:
+    return f"{count} resource" + ("" if count == 1 else "s")
 
 
 def render_json(plan: Plan) -> str:
@@ -220,6 +230,12 @@ def render_markdown(plan: Plan) -> str:
     changes = plan.actionable
     out = [f"### Plan for stack {_code(plan.stack)} on {_code(plan.target.describe())}", "",
            f"**{plan.summary()}**", ""]
+    if plan.notes:
+        out += [f"> {_cell(note)}" for note in plan.notes] + [""]
+    if plan.not_managed:
+        out += [f"**Not managed**: {_count_resources(len(plan.not_managed))} in Azure that the stack declares but "
+                "does not own, left alone:", "", "| Resource | Why |", "| --- | --- |"]
+        out += [f"| {_code(str(c.address))} ({_cell(_title(c))}) | {_cell(c.reason)} |" for c in plan.not_managed]
     if plan.validation:
         out += ["> [!WARNING]", "> The stack validates with warnings:"]
         out += [f"> - {_code(f'{w.file}:{w.line}:{w.column}')}: {_cell(w.message)}" for w in plan.validation]

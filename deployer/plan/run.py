@@ -23,6 +23,7 @@ class PlanRun:
     stack_sha256: str
     clients: Any
     live: Any = None  # the LiveState the plan was made from
+    secrets_compared: bool = True  # False: planned with --no-secrets (deployer.plan.nosecrets)
 
 
 def plan_stack_file(path: Path, target_override: str | None = None,
@@ -35,16 +36,21 @@ def plan_stack_file(path: Path, target_override: str | None = None,
 
 
 def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
-               only: Sequence[str] | None = None) -> PlanRun:
+               only: Sequence[str] | None = None, *, secrets: bool = True) -> PlanRun:
     """Plan a loaded stack through `clients`; `only` (addresses) narrows the plan to those
-    resources and what they need."""
+    resources and what they need; `secrets=False` resolves none (`deploy plan --no-secrets`)."""
     from deployer.plan.references import check_references
     from deployer.resources.context import LiveContext
     from deployer.resources.read import annotate_running_tasks, read_live
 
     live = read_live(stack, clients)
-    context = LiveContext(stack, live, clients)
-    require_secrets(stack, context)
+    if secrets:
+        context = LiveContext(stack, live, clients)
+        require_secrets(stack, context)
+    else:
+        from deployer.plan.nosecrets import NoSecretsContext
+
+        context = NoSecretsContext(stack, live, clients)
     plan = make_plan(stack, live, context, target_override)
     destructive = [c for c in plan.changes
                    if c.kind is Kind.POOL and c.action in (Action.DELETE, Action.REPLACE, Action.DRAIN)]
@@ -63,7 +69,7 @@ def plan_stack(stack: Stack, clients: Any, target_override: str | None = None,
 
         warnings += supported_image_warnings(stack, live, clients, today())
     plan = replace(plan, validation=warnings)
-    return PlanRun(stack, plan, stack.source_sha256, clients, live)
+    return PlanRun(stack, plan, stack.source_sha256, clients, live, secrets_compared=secrets)
 
 
 def require_secrets(stack: Stack, context: Any) -> None:
@@ -131,4 +137,5 @@ def saved_plan_text(run: PlanRun, stack_file: Path) -> str:
     document["stackFile"] = str(stack_file)
     document["stackSha256"] = run.stack_sha256
     document["variables"] = dict(run.stack.variables)
+    document["secretsCompared"] = run.secrets_compared
     return json.dumps(document, indent=2) + "\n"

@@ -270,7 +270,7 @@ def test_import_macros_from_templates(repo):
 def test_missing_include_is_a_clear_error(repo):
     (message,) = errors(repo, "stack: demo\n{% include 'nope.yaml' %}\n")
     assert message == ("stacks/s.yaml.j2:2:1: error: template error: template 'nope.yaml' not found in "
-                       "stacks or templates")
+                       "stacks or templates or the built-in presets")
 
 
 # --- the sandbox ------------------------------------------------------------------------------

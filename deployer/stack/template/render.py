@@ -82,6 +82,11 @@ def render_stack_text(text: str, file: str, base_dir: Path,
     shared = templates_folder(base_dir)
     if shared is not None and shared not in roots:
         roots.append(shared)
+    from deployer.stack.template.packaged import packaged_templates
+
+    presets = packaged_templates()  # the shipped presets, found without the repository
+    if presets is not None and presets not in roots:
+        roots.append(presets)
 
     class StackLoader(jinja2.BaseLoader):
         def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Any]:
@@ -105,7 +110,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
                         files.append(display)
                     sources[display] = source
                     return mark(source, files.index(display)), display, lambda: True
-            where = " or ".join(_display(root) for root in roots)
+            where = " or ".join(_display(root) if root != presets else "the built-in presets" for root in roots)
             raise jinja2.TemplateNotFound(template, f"template {template!r} not found in {where}")
 
     class StackEnvironment(ImmutableSandboxedEnvironment):

@@ -547,7 +547,8 @@ def test_clients_for_azure_pick_the_clouds_endpoints():
     assert batch._config.endpoint == "https://acct.chinanorth.batch.chinacloudapi.cn"
     assert batch._config.credential_scopes == ["https://batch.chinacloudapi.cn/.default"]
     public = Clients.for_azure("sub")
-    assert type(public.credential).__name__ == "DefaultAzureCredential"
+    assert type(public.credential).__name__ == "SignInCredential"  # sign-in failures: one clear line
+    assert type(public.credential.inner).__name__ == "DefaultAzureCredential"
     assert public.storage._config.base_url == "https://management.azure.com/"
     assert resolve_cloud("AzureUSGovernment").authority == "login.microsoftonline.us"
     with pytest.raises(ValueError):

@@ -81,13 +81,13 @@ def test_json_round_trip() -> None:
 
 def test_json_shape_is_the_documented_one() -> None:
     data = json.loads(sample_plan().to_json())
-    assert list(data) == ["formatVersion", "stack", "target", "changes", "summary", "validationWarnings"]
+    assert list(data) == ["formatVersion", "stack", "target", "changes", "summary", "validationWarnings", "notes"]
     assert data["formatVersion"] == FORMAT_VERSION == 1
     assert data["target"] == {"kind": "azure", "subscription": "00000000-0000-0000-0000-000000000000",
                               "resourceGroup": "rg-media", "location": "westeurope"}
     replace = data["changes"][2]
     assert list(replace) == ["address", "kind", "name", "action", "reason", "before", "after", "fields",
-                             "replacePaths", "warnings", "etag"]
+                             "replacePaths", "warnings", "etag", "managed"]
     assert replace["kind"] == "pool" and replace["action"] == "replace" and replace["etag"] == 'W/"0x1"'
     assert replace["fields"][0] == {"path": "vmSize", "before": "STANDARD_NC6", "after": "Standard_NC12",
                                     "forcesReplacement": True, "requiresEmptyPool": True, "sensitive": False}

@@ -1,0 +1,2 @@
+"""Commands registered on the `deploy` app from their own modules (typer only at import time:
+`deploy --help` imports no engine and no Azure SDK)."""
