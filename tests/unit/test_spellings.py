@@ -15,7 +15,7 @@ T1 = "          - id: t1\n            commandLine: echo one\n"
 VMC = "          virtualMachineConfiguration:\n"
 IDENTITY = "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/reader"
 OUTPUT = ("            outputFiles:\n              - filePattern: '*.log'\n"
-          "                destination: {container: {storage: data, container: output}}\n"
+          "                destination: {container: {storage: data, container: output, sas: {expiry: P7D}}}\n"
           "                uploadOptions: {uploadCondition: %s}\n")
 
 

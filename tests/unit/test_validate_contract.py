@@ -34,6 +34,14 @@ def with_resource(entry: str) -> str:
     return mutate(TASK_END, TASK_END + "            resourceFiles:\n" f"              - {entry}\n")
 
 
+def with_pool_identity(text: str) -> str:
+    """A task reads with an identity of its pool (validate refuses one the pool does not have)."""
+    slots = "        taskSlotsPerNode: 2\n"
+    assert text.count(slots) == 1
+    return text.replace(slots, slots + "        identity:\n          type: UserAssigned\n"
+                        f"          userAssignedIdentities: [{IDENTITY}]\n")
+
+
 OUTPUT_ERROR = ("this output file destination has no credential: the task would run and every upload fail; "
                 "give it a credential: identityReference (a pool identity; preferred), sas: {expiry: P7D} with "
                 "storage + container (the deployer makes a write-only SAS at apply time), or containerUrl: "
@@ -66,11 +74,12 @@ def test_refused(tmp_path: Path, text: str, line: int, column: int, message: str
 
 
 ACCEPTED = {
-    "identityReference": with_output("{storage: data, container: output, %s}" % (BY_ID % IDENTITY)),
+    "identityReference": with_pool_identity(
+        with_output("{storage: data, container: output, %s}" % (BY_ID % IDENTITY))),
     "a SAS the deployer makes": with_output("{storage: data, container: output, sas: {expiry: P7D}}"),
     "a SAS URL as a secret": with_output("{containerUrl: {secret: env:OUTPUT_SAS_URL}}"),
-    "resource file with identityReference": with_resource(
-        "{storageContainerUrl: 'https://stdemo01.blob.core.windows.net/input', %s}" % (BY_ID % IDENTITY)),
+    "resource file with identityReference": with_pool_identity(with_resource(
+        "{storageContainerUrl: 'https://stdemo01.blob.core.windows.net/input', %s}" % (BY_ID % IDENTITY))),
     "resource file as a SAS URL secret": with_resource("{httpUrl: {secret: env:INPUT_SAS_URL}, filePath: in.txt}"),
     "resource file from auto-storage": with_resource("{autoStorageContainerName: input}"),
     "resource file from elsewhere": with_resource(
