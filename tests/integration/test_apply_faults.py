@@ -111,6 +111,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 def _fast(mp: pytest.MonkeyPatch) -> None:
     mp.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.05")
     mp.setenv("DEPLOY_EMULATOR_TASK_SECONDS", "0.05")
+    mp.setenv("DEPLOY_EMULATOR_JOB_TRANSITION_SECONDS", "0.05")
     mp.delenv("DEPLOY_EMULATOR_FAULTS", raising=False)
     mp.setattr(client_settings, "EMULATOR_POLLING_INTERVAL", 0.01)
 
@@ -149,9 +150,22 @@ def _log(state: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-@pytest.mark.parametrize("fault", FAULTS)
-@pytest.mark.parametrize(("scenario", "method", "pattern"), WRITES,
-                         ids=[f"{s}-{m}-{p.rsplit('/', 2)[-2]}-{p.rsplit('/', 1)[-1]}" for s, m, p in WRITES])
+def _cases() -> list[object]:
+    """Every write with every fault, but a 500 only on POST and PATCH: on PUT and DELETE (and GET) a
+    500, like a reset, comes before anything happened and the SDK resends it (its documented
+    policy, covered by tests/integration/emulator/test_core.py); the sweep's time goes where the
+    SDK cannot help."""
+    out = []
+    for scenario, method, pattern in WRITES:
+        for fault in FAULTS:
+            if fault == "500" and method in ("PUT", "DELETE"):
+                continue
+            name = f"{scenario}-{method}-{pattern.rsplit('/', 2)[-2]}-{pattern.rsplit('/', 1)[-1]}-{fault}"
+            out.append(pytest.param(scenario, method, pattern, fault, id=name))
+    return out
+
+
+@pytest.mark.parametrize(("scenario", "method", "pattern", "fault"), _cases())
 def test_one_fault_on_one_write_converges_in_one_run(workspace: Workspace, scenario: str, method: str,
                                                      pattern: str, fault: str, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
