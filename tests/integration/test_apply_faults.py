@@ -223,3 +223,53 @@ def test_writes_table_covers_every_write(workspace: Workspace, tmp_path: Path, m
 
 def _glob(pattern: str) -> str:
     return ".*".join(re.escape(part) for part in pattern.split("*"))
+
+
+def test_destroy_rerun_after_a_kill_while_a_job_is_deleting(workspace: Workspace, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """A destroy killed right after it asked for a job's deletion: the rerun plans that delete again
+    and meets the job being deleted (409 JobBeingDeleted): it waits until it is gone and finishes,
+    and nothing the stack owns is left."""
+    from deployer.azure import Clients
+
+    state = _state(workspace, "destroy", tmp_path, monkeypatch)
+    monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.4")
+    monkeypatch.setenv("DEPLOY_EMULATOR_JOB_TRANSITION_SECONDS", "0.4")
+    rg, account = "rg-every-write", "baeverywrite01"
+    with Clients.for_emulator_embedded(state) as clients:
+        endpoint = clients.batch_mgmt.batch_account.get(rg, account).account_endpoint
+        data = clients.batch_data(endpoint)
+        data.begin_delete_job_schedule("nightly", polling_interval=0.01).result()
+        data.begin_delete_job("work", polling_interval=0.01)  # asked for; the killed run never saw more
+    code = main(["destroy", str(workspace.stacks / "v1.yaml"), "--auto-approve", "--allow-data-loss"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.out + captured.err
+    assert _converged(workspace, "destroy", capsys) == ""
+
+
+def test_destroy_when_a_deleting_pool_vanishes_between_plan_and_delete(workspace: Workspace, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rerun after a kill -9 of destroy reads the pool still deleting, plans its delete, and by
+    the time the DELETE goes out the pool is gone (404 PoolNotFound): that delete is done."""
+    import time
+
+    from deployer.apply.engine import destroy_plan
+    from deployer.apply.executor import execute
+    from deployer.azure import Clients
+    from deployer.stack.model import load_stack
+
+    state = _state(workspace, "destroy", tmp_path, monkeypatch)
+    monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.3")
+    rg, account = "rg-every-write", "baeverywrite01"
+    stack = load_stack(workspace.stacks / "v1.yaml")
+    with Clients.for_emulator_embedded(state) as clients:
+        data = clients.batch_data(clients.batch_mgmt.batch_account.get(rg, account).account_endpoint)
+        data.begin_delete_job_schedule("nightly", polling_interval=0.01).result()
+        data.begin_delete_job("work", polling_interval=0.01).result()
+        clients.batch_mgmt.pool.begin_delete(rg, account, "small", polling_interval=0.01)  # the killed run
+        run = destroy_plan(stack, clients)
+        assert any(c.name == "small" for c in run.plan.actionable)  # still there, deleting
+        time.sleep(0.5)  # gone now
+        result = execute(run.plan, run.stack, clients, run.live)
+        assert result.ok, result.failed
