@@ -2,7 +2,8 @@
 
 A stack that makes every kind of write the deployer sends (tests/integration/stacks/every-write
 .yaml: network, storage account, container, file share, Batch account, application with a package,
-pool with a file-share mount, job with tasks, job schedule; `v2` changes each of them) is applied,
+pool with a file-share mount, job with tasks, job schedule; `v2` changes each of them, and drains
+the pool to change it) is applied,
 updated and destroyed on the embedded emulator with one fault — `reset` (dropped before it is
 handled), `500`, or `lost` (handled, then the answer dropped) — on exactly one write request
 (DEPLOY_EMULATOR_FAULTS="KIND@METHOD PATH#1"). Each run must exit 0 and leave nothing to do: the
@@ -65,7 +66,8 @@ WRITES: list[tuple[str, str, str]] = [
     ("update", "PATCH", STORAGE + "/fileservices/default/shares/scratch"),
     ("update", "POST", STORAGE + "/listkeys"),
     ("update", "PATCH", BATCH),
-    ("update", "PATCH", BATCH + "/pools/small"),
+    ("update", "PATCH", BATCH + "/pools/small"),  # drain: scale to zero (If-Match)
+    ("update", "PATCH", BATCH + "/pools/small#2"),  # drain: the update once empty (If-Match)
     ("update", "PATCH", BATCH + "/applications/tool"),
     ("update", "PATCH", DATA + "/jobs/work"),
     ("update", "PATCH", DATA + "/jobschedules/nightly"),
@@ -161,6 +163,7 @@ def _cases() -> list[object]:
             if fault == "500" and method in ("PUT", "DELETE"):
                 continue
             name = f"{scenario}-{method}-{pattern.rsplit('/', 2)[-2]}-{pattern.rsplit('/', 1)[-1]}-{fault}"
+            name = name.replace("#", "-")
             out.append(pytest.param(scenario, method, pattern, fault, id=name))
     return out
 
@@ -171,7 +174,7 @@ def test_one_fault_on_one_write_converges_in_one_run(workspace: Workspace, scena
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     state = _state(workspace, scenario, tmp_path, monkeypatch)
-    monkeypatch.setenv("DEPLOY_EMULATOR_FAULTS", f"{fault}@{method} {pattern}#1")
+    monkeypatch.setenv("DEPLOY_EMULATOR_FAULTS", f"{fault}@{method} {pattern}" + ("" if "#" in pattern else "#1"))
     code = _run(workspace, scenario)
     captured = capsys.readouterr()
     monkeypatch.delenv("DEPLOY_EMULATOR_FAULTS")
@@ -190,7 +193,7 @@ def test_writes_table_covers_every_write(workspace: Workspace, tmp_path: Path, m
                                          capsys: pytest.CaptureFixture[str]) -> None:
     """Every write the scenarios and the example stacks send matches a row of WRITES (same route)."""
     app = EmulatorApp(tmp_path / "router")
-    covered = {(s, m): [re.compile(_glob(p)) for s2, m2, p in WRITES if (s2, m2) == (s, m)]
+    covered = {(s, m): [re.compile(_glob(p.split("#")[0])) for s2, m2, p in WRITES if (s2, m2) == (s, m)]
                for s, m, _ in WRITES}
     templates: dict[str, set[str]] = {}
     for scenario in ("apply", "update", "destroy"):
