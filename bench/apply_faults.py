@@ -211,11 +211,15 @@ def bench_destroy_kills(args: argparse.Namespace, rng: random.Random) -> bool:
             time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             first = process.wait()
+            log = state / "requests.jsonl"
+            sent = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+            deletes = sum(1 for e in sent if e.get("method") == "DELETE")
             code = deploy(["destroy", stack, "--target", "local", "--auto-approve", "--allow-data-loss"], env, cwd)
             left = owned_left(stack, state)
             clean += code == 0 and not left
             print(f"  destroy kill {i + 1:2d}: killed {delay:.2f}s after its first DELETE (seen {deleting}, "
-                  f"exit {first}), rerun exit {code}, left behind {left or 'nothing'}", flush=True)
+                  f"exit {first}, {deletes} DELETEs sent), rerun exit {code}, left behind {left or 'nothing'}",
+                  flush=True)
     print(f"kill -9 during destroy, then one rerun: {clean}/{args.destroy_kills} left nothing owned behind "
           f"({time.monotonic() - started:.0f} s)", flush=True)
     return clean == args.destroy_kills
