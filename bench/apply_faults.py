@@ -12,8 +12,10 @@ Each run uses a fresh local emulator (`deploy` subprocesses, embedded emulator, 
    faults), at most 3 applies. Reports per rate how many runs converged after ONE apply and how
    many within 3, and whether any resource exists twice (tasks of a job, pools).
 2. `--destroy-kills` times: apply the stack (its `protect: true` removed, no faults), start
-   `deploy destroy`, SIGKILL it at a random moment once it has started deleting (0–1.4 s after
-   its first DELETE), run `deploy destroy` once more, then count what the stack still owns.
+   `deploy destroy` with jobs and pools taking DELETE_SECONDS to delete, SIGKILL it at a random
+   moment once it has started deleting (0–2 × DELETE_SECONDS after its first DELETE: while the
+   job, then the pool, is being deleted), run
+   `deploy destroy` once more, then count what the stack still owns.
 3. `--apply-kills` times: start `deploy apply`, SIGKILL it at a random moment, run it again to the
    end, then check the plan is empty and no resource exists twice.
 Prints one line per run and the totals; exit 0 when every target holds (see issue 10: 20/20 in one
@@ -40,6 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEPLOY = [sys.executable, "-m", "deployer"]
 KINDS = ("429", "500", "reset", "lost")
 MAX_APPLIES = 3
+#: how long a job or pool takes to delete in the destroy runs: long enough that the rerun after a
+#: kill meets them still deleting (409 ...BeingDeleted) or vanishing between its read and its DELETE
+DELETE_SECONDS = 4.0
 
 
 def faults_for(rate: float) -> str:
@@ -200,21 +205,23 @@ def bench_destroy_kills(args: argparse.Namespace, rng: random.Random) -> bool:
             state = work / "state"
             env = env_for(state, None, 0)
             cwd = work / "repo"
+            slow = {**env, "DEPLOY_EMULATOR_RESIZE_SECONDS": str(DELETE_SECONDS),
+                    "DEPLOY_EMULATOR_JOB_TRANSITION_SECONDS": str(DELETE_SECONDS)}
             if deploy(["apply", stack, "--target", "local", "--auto-approve"], env, cwd) != 0:
                 print(f"  destroy kill {i + 1:2d}: apply failed", flush=True)
                 continue
             process = subprocess.Popen([*DEPLOY, "destroy", stack, "--target", "local", "--auto-approve",
-                                        "--allow-data-loss"], env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                                        "--allow-data-loss"], env=slow, cwd=cwd, stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
             deleting = first_delete_seen(state, process)
-            delay = rng.uniform(0.0, 1.4)
+            delay = rng.uniform(0.0, 2.0 * DELETE_SECONDS)
             time.sleep(delay)
             process.send_signal(signal.SIGKILL)
             first = process.wait()
             log = state / "requests.jsonl"
             sent = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
             deletes = sum(1 for e in sent if e.get("method") == "DELETE")
-            code = deploy(["destroy", stack, "--target", "local", "--auto-approve", "--allow-data-loss"], env, cwd)
+            code = deploy(["destroy", stack, "--target", "local", "--auto-approve", "--allow-data-loss"], slow, cwd)
             left = owned_left(stack, state)
             clean += code == 0 and not left
             print(f"  destroy kill {i + 1:2d}: killed {delay:.2f}s after its first DELETE (seen {deleting}, "
