@@ -6,10 +6,11 @@
 Steps come from `deployer.plan.graph` (a replace is a delete step and a create step). A thread pool
 of `parallelism` workers runs every step whose prerequisites are done; long-running operations are
 awaited with the SDK's pollers, and transient HTTP errors are retried by the SDK's retry policy (no
-retry loop here). A step that fails stops itself and every step that waits for it (reported as
-skipped, "not started"); independent branches carry on. Progress is reported through `on_event`
-(started / done / failed / skipped, with elapsed seconds); messages are scrubbed of every secret
-the apply context resolved.
+retry loop here; what the SDK cannot know — did a write whose answer was lost happen? — the writers
+settle through `deployer.apply.idempotent`). A step that fails stops itself and every step that
+waits for it (reported as skipped, "not started"); independent branches carry on. Progress is
+reported through `on_event` (started / done / failed / skipped, with elapsed seconds); messages are
+scrubbed of every secret the apply context resolved.
 """
 
 from __future__ import annotations

@@ -8,17 +8,23 @@ Every body carries the ownership marker and the fingerprints of the write-only v
 (subnet ids, mount URLs and account keys, application ids); secrets are resolved only here and
 never printed, logged or saved. Updates send If-Match with the change's ETag where the API takes
 one (pools, jobs, job schedules); pool creates send If-None-Match: *.
+
+Every call that writes goes through `deployer.apply.idempotent` (`settle` for creates and updates,
+`remove` for deletes) with a read-back saying what "done" looks like for it, so a write whose
+answer was lost, or that the SDK resent, is neither failed nor made twice (the read-backs are the
+`_owned` / `_landed` / `_in_sync` / `_exists` helpers below).
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from deployer.apply.context import ApplyContext
+from deployer.apply.idempotent import exists, remove, settle
 from deployer.apply.rest import for_management, for_service, iso_durations, reveal, to_rest
 from deployer.errors import ApplyError
 from deployer.plan.drift import APPLIED, applied_digest
@@ -107,14 +113,48 @@ class Writers:
     def _changed_tops(self, change: Change) -> set[str]:
         return {f.path.split(".", 1)[0].split("[", 1)[0] for f in change.fields}
 
+    # --- read-backs: what "done" looks like after a lost answer (deployer.apply.idempotent) -------
+
+    def _owned(self, kind: Kind, get: Callable[[], Any]) -> dict[str, Any] | None:
+        """The live resource when it carries this stack's marker (a create of ours that landed)."""
+        from deployer.resources.ownership import Ownership, ownership
+        from deployer.resources.read import rest
+
+        body = rest(get())
+        return body if ownership(kind, body, self.stack.name) is Ownership.OWNED else None
+
+    @staticmethod
+    def _landed(get: Callable[[], Any]) -> dict[str, Any] | None:
+        """The live ARM resource when it exists and finished provisioning (a PUT that landed)."""
+        from deployer.resources.read import rest
+
+        body = rest(get())
+        state = str((body.get("properties") or {}).get("provisioningState") or "Succeeded")
+        return body if state.casefold() == "succeeded" else None
+
+    def _in_sync(self, resource: DesiredResource, get: Callable[[], Any]) -> bool | None:
+        """True when the live resource already is what the stack says (an update that landed)."""
+        from deployer.plan.diff import diff_resource
+        from deployer.resources.read import rest
+
+        change = diff_resource(rules_for(resource.kind), resource, rest(get()), self.context,
+                               address=resource.address, name=resource.name)
+        return True if change.action == Action.NO_OP else None
+
+    @staticmethod
+    def _exists(get: Callable[[], Any]) -> Callable[[], bool]:
+        return lambda: exists(get)
+
     # --- create ---------------------------------------------------------------------------------
 
     def create(self, resource: DesiredResource) -> None:
         getattr(self, f"create_{_method(resource.kind)}")(resource)
 
     def create_network(self, resource: DesiredResource) -> None:
-        self.clients.network.virtual_networks.begin_create_or_update(
-            self.rg, resource.name, self._network_body(resource)).result()
+        vnets = self.clients.network.virtual_networks
+        body = self._network_body(resource)
+        settle(lambda: vnets.begin_create_or_update(self.rg, resource.name, body).result(),
+               lambda: self._landed(lambda: vnets.get(self.rg, resource.name)))
 
     def _network_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
@@ -136,13 +176,16 @@ class Writers:
         return with_markers(Kind.STORAGE_ACCOUNT, rest, self.stack.name, recorded)
 
     def create_storage_account(self, resource: DesiredResource) -> None:
-        self.clients.storage.storage_accounts.begin_create(self.rg, resource.name,
-                                                           self._storage_body(resource)).result()
+        accounts = self.clients.storage.storage_accounts
+        body = self._storage_body(resource)
+        settle(lambda: accounts.begin_create(self.rg, resource.name, body).result(),
+               lambda: self._landed(lambda: accounts.get_properties(self.rg, resource.name)))
 
     def create_container(self, resource: DesiredResource) -> None:
         body, _ = self.body(resource, metadata_as_map=True)
-        self.clients.storage.blob_containers.create(self.rg, self.account_name(resource.address), resource.name,
-                                                    {"properties": body})
+        containers, account = self.clients.storage.blob_containers, self.account_name(resource.address)
+        settle(lambda: containers.create(self.rg, account, resource.name, {"properties": body}),
+               self._exists(lambda: containers.get(self.rg, account, resource.name)))
 
     def _share_body(self, resource: DesiredResource) -> dict[str, Any]:
         from deployer.resources.file_share import REST_NAMES
@@ -151,8 +194,10 @@ class Writers:
         return {"properties": {REST_NAMES.get(k, k): v for k, v in body.items()}}
 
     def create_file_share(self, resource: DesiredResource) -> None:
-        self.clients.storage.file_shares.create(self.rg, self.account_name(resource.address), resource.name,
-                                                self._share_body(resource))
+        shares, account = self.clients.storage.file_shares, self.account_name(resource.address)
+        body = self._share_body(resource)
+        settle(lambda: shares.create(self.rg, account, resource.name, body),
+               self._exists(lambda: shares.get(self.rg, account, resource.name)))
 
     def _batch_account_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
@@ -160,18 +205,22 @@ class Writers:
         return with_markers(Kind.BATCH_ACCOUNT, {**top, "properties": body}, self.stack.name, recorded)
 
     def create_batch_account(self, resource: DesiredResource) -> None:
-        self.clients.batch_mgmt.batch_account.begin_create(self.rg, resource.name,
-                                                           self._batch_account_body(resource)).result()
+        accounts = self.clients.batch_mgmt.batch_account
+        body = self._batch_account_body(resource)
+        settle(lambda: accounts.begin_create(self.rg, resource.name, body).result(),
+               lambda: self._landed(lambda: accounts.get(self.rg, resource.name)))
 
     def create_application(self, resource: DesiredResource) -> None:
         body, _ = self.body(resource)
         account = self.account_name(resource.address)
         props = {k: v for k, v in body.items() if k in ("displayName", "allowUpdates")}
         apps = self.clients.batch_mgmt.application
-        apps.create(self.rg, account, resource.name, {"properties": props})
+        settle(lambda: apps.create(self.rg, account, resource.name, {"properties": props}),
+               self._exists(lambda: apps.get(self.rg, account, resource.name)))
         self._sync_versions(resource, account)
         if body.get("defaultVersion"):
-            apps.update(self.rg, account, resource.name, {"properties": {"defaultVersion": body["defaultVersion"]}})
+            default = {"properties": {"defaultVersion": body["defaultVersion"]}}
+            settle(lambda: apps.update(self.rg, account, resource.name, default))
 
     def _sync_versions(self, resource: DesiredResource, account: str) -> None:
         """Upload every version that is missing, not active, or whose zip differs from the one the
@@ -198,7 +247,12 @@ class Writers:
                         "allow updates (allowUpdates: false): publish the new zip as a new version")
             self._upload_version(resource, account, str(version), path.read_bytes(), digest)
         for version in set(live) - {str(v) for v in versions}:
-            packages.delete(self.rg, account, resource.name, version)
+            self._delete_version(account, resource.name, version)
+
+    def _delete_version(self, account: str, application: str, version: str) -> None:
+        packages = self.clients.batch_mgmt.application_package
+        remove(lambda: packages.delete(self.rg, account, application, version),
+               self._exists(lambda: packages.get(self.rg, account, application, version)), poll=self.poll)
 
     def _package_file(self, resource: DesiredResource, version: str, spec: Mapping[str, Any]) -> Path:
         path = self.stack.base_dir / str(spec.get("file", ""))
@@ -214,12 +268,23 @@ class Writers:
         from deployer.resources.read import rest
 
         packages = self.clients.batch_mgmt.application_package
-        created = rest(packages.create(self.rg, account, resource.name, version, {"tags": {CONTENT_TAG: digest}}))
+        get = lambda: packages.get(self.rg, account, resource.name, version)  # noqa: E731
+        created = rest(settle(lambda: packages.create(self.rg, account, resource.name, version,
+                                                      {"tags": {CONTENT_TAG: digest}}), get))
         url = (created.get("properties") or {}).get("storageUrl") or created.get("storageUrl")
         options = dict(getattr(self.clients, "_blob_options", {}) or {})
+        if getattr(self.clients, "target", "azure") != "azure":
+            from deployer.azure.clients import _fast_storage_retry
+
+            options.setdefault("retry_policy", _fast_storage_retry())
         blob = BlobClient.from_blob_url(str(url), **options)
         blob.upload_blob(data, overwrite=True)
-        packages.activate(self.rg, account, resource.name, version, {"format": "zip"})
+
+        def active() -> bool | None:
+            state = str((rest(get()).get("properties") or {}).get("state") or "")
+            return True if state.casefold() == "active" else None
+
+        settle(lambda: packages.activate(self.rg, account, resource.name, version, {"format": "zip"}), active)
 
     def _pool_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
@@ -236,8 +301,10 @@ class Writers:
         from azure.core import MatchConditions
 
         account = self.account_name(resource.address)
-        self.clients.batch_mgmt.pool.create(self.rg, account, resource.name, self._pool_body(resource),
-                                            match_condition=MatchConditions.IfMissing)
+        pools, body = self.clients.batch_mgmt.pool, self._pool_body(resource)
+        # a lost answer: the resent If-None-Match: * create meets the pool (412); ours if it has our marker
+        settle(lambda: pools.create(self.rg, account, resource.name, body, match_condition=MatchConditions.IfMissing),
+               lambda: self._owned(Kind.POOL, lambda: pools.get(self.rg, account, resource.name)))
         if self.wait_for_nodes:  # steady is not enough: it must have got its nodes (issue 13)
             from deployer.ops.nodes import check_allocated
 
@@ -264,25 +331,45 @@ class Writers:
         body["onAllTasksComplete"] = "noaction"
         created = with_markers(Kind.JOB, {"id": resource.name, **body}, self.stack.name,
                                {**recorded, "tasks": PENDING})
-        data.create_job(models.BatchJobCreateOptions(for_service(created, "BatchJobCreateOptions")))
+        settle(lambda: data.create_job(models.BatchJobCreateOptions(for_service(created, "BatchJobCreateOptions"))),
+               lambda: self._owned(Kind.JOB, lambda: data.get_job(resource.name)))
         if tasks:
-            for start in range(0, len(tasks), 100):
-                chunk = [models.BatchTaskCreateOptions(for_service(t, "BatchTaskCreateOptions"))
-                         for t in tasks[start:start + 100]]
-                result = data.create_tasks(resource.name, chunk)
-                failed = [r for r in (getattr(result, "result_values", None) or [])
-                          if _status(r) != "success"]
-                if failed:
-                    first = failed[0]
-                    error = getattr(first, "error", None)
-                    raise ApplyError(f"{resource.address}: task {getattr(first, 'task_id', '?')} was refused: "
-                                     f"{getattr(error, 'code', '')} {getattr(error, 'message', '')}".strip())
+            self._add_tasks(resource, data, tasks)
         final = with_markers(Kind.JOB, {"metadata": body.get("metadata") or []}, self.stack.name,
                              {**recorded, "tasks": job_kind.tasks_fingerprint(resource.spec)})
         patch: dict[str, Any] = {"metadata": final["metadata"]}
         if final_on_complete and n.ci(final_on_complete) != "noaction":
             patch["onAllTasksComplete"] = final_on_complete
-        data.update_job(resource.name, models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions")))
+        options = models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions"))
+        settle(lambda: data.update_job(resource.name, options))  # safe to repeat
+
+    def _add_tasks(self, resource: DesiredResource, data: Any, tasks: list[dict[str, Any]]) -> None:
+        """Every task once: after an uncertain failure, only the ids the job does not have yet."""
+        from azure.batch import models
+
+        wanted = {str(t["id"]) for t in tasks}
+        present: set[str] = set()
+
+        def send() -> None:
+            todo = [t for t in tasks if str(t["id"]) not in present]
+            for start in range(0, len(todo), 100):
+                chunk = [models.BatchTaskCreateOptions(for_service(t, "BatchTaskCreateOptions"))
+                         for t in todo[start:start + 100]]
+                result = data.create_tasks(resource.name, chunk)
+                failed = [r for r in (getattr(result, "result_values", None) or [])
+                          if _status(r) != "success" and getattr(getattr(r, "error", None), "code", "") != "TaskExists"]
+                if failed:
+                    first = failed[0]
+                    error = getattr(first, "error", None)
+                    raise ApplyError(f"{resource.address}: task {getattr(first, 'task_id', '?')} was refused: "
+                                     f"{getattr(error, 'code', '')} {getattr(error, 'message', '')}".strip())
+
+        def landed() -> bool | None:
+            present.clear()
+            present.update(str(t.id) for t in data.list_tasks(resource.name, select=["id"]))
+            return True if wanted <= present else None
+
+        settle(send, landed)
 
     def _tasks(self, resource: DesiredResource) -> list[dict[str, Any]]:
         out = []
@@ -305,8 +392,9 @@ class Writers:
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
         created = with_markers(Kind.JOB_SCHEDULE, {"id": resource.name, **body}, self.stack.name, recorded)
-        data.create_job_schedule(models.BatchJobScheduleCreateOptions(
-            for_service(created, "BatchJobScheduleCreateOptions")))
+        options = models.BatchJobScheduleCreateOptions(for_service(created, "BatchJobScheduleCreateOptions"))
+        settle(lambda: data.create_job_schedule(options),
+               lambda: self._owned(Kind.JOB_SCHEDULE, lambda: data.get_job_schedule(resource.name)))
 
     # --- update ---------------------------------------------------------------------------------
 
@@ -319,18 +407,19 @@ class Writers:
     def update_storage_account(self, resource: DesiredResource, change: Change) -> None:
         body = self._storage_body(resource)
         body.pop("location", None)
-        self.clients.storage.storage_accounts.update(self.rg, resource.name, body)
+        settle(lambda: self.clients.storage.storage_accounts.update(self.rg, resource.name, body))
 
     def update_container(self, resource: DesiredResource, change: Change) -> None:
         body, _ = self.body(resource, metadata_as_map=True)
         body.setdefault("metadata", {})
         body.setdefault("publicAccess", "None")
-        self.clients.storage.blob_containers.update(self.rg, self.account_name(resource.address), resource.name,
-                                                    {"properties": body})
+        settle(lambda: self.clients.storage.blob_containers.update(
+            self.rg, self.account_name(resource.address), resource.name, {"properties": body}))
 
     def update_file_share(self, resource: DesiredResource, change: Change) -> None:
-        self.clients.storage.file_shares.update(self.rg, self.account_name(resource.address), resource.name,
-                                                self._share_body(resource))
+        body = self._share_body(resource)
+        settle(lambda: self.clients.storage.file_shares.update(self.rg, self.account_name(resource.address),
+                                                               resource.name, body))
 
     def update_batch_account(self, resource: DesiredResource, change: Change) -> None:
         body = self._batch_account_body(resource)
@@ -338,7 +427,7 @@ class Writers:
         props = body.get("properties") or {}
         for fixed in ("poolAllocationMode", "keyVaultReference"):
             props.pop(fixed, None)
-        self.clients.batch_mgmt.batch_account.update(self.rg, resource.name, body)
+        settle(lambda: self.clients.batch_mgmt.batch_account.update(self.rg, resource.name, body))
 
     def update_application(self, resource: DesiredResource, change: Change) -> None:
         """allowUpdates first (it decides whether a changed zip may replace a version), then the
@@ -348,10 +437,11 @@ class Writers:
         apps = self.clients.batch_mgmt.application
         props = {k: v for k, v in body.items() if k in ("displayName", "allowUpdates")}
         if props:
-            apps.update(self.rg, account, resource.name, {"properties": props})
+            settle(lambda: apps.update(self.rg, account, resource.name, {"properties": props}))
         self._sync_versions(resource, account)
         if body.get("defaultVersion"):
-            apps.update(self.rg, account, resource.name, {"properties": {"defaultVersion": body["defaultVersion"]}})
+            default = {"properties": {"defaultVersion": body["defaultVersion"]}}
+            settle(lambda: apps.update(self.rg, account, resource.name, default))
 
     def update_pool(self, resource: DesiredResource, change: Change, etag: str | None = None,
                     extra: set[str] | None = None) -> None:
@@ -368,7 +458,9 @@ class Writers:
             body["identity"] = full.get("identity") or {"type": "None"}
         tag = etag if etag is not None else change.etag
         kwargs: dict[str, Any] = {"etag": tag, "match_condition": MatchConditions.IfNotModified} if tag else {}
-        self.clients.batch_mgmt.pool.update(self.rg, account, resource.name, for_management(body, "Pool"), **kwargs)
+        pools = self.clients.batch_mgmt.pool
+        settle(lambda: pools.update(self.rg, account, resource.name, for_management(body, "Pool"), **kwargs),
+               lambda: self._in_sync(resource, lambda: pools.get(self.rg, account, resource.name)))
 
     def update_job(self, resource: DesiredResource, change: Change) -> None:
         from azure.batch import models
@@ -384,8 +476,9 @@ class Writers:
         patch.setdefault("priority", 0)
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
                                   if change.etag else {})
-        data.update_job(resource.name, models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions")),
-                        **kwargs)
+        options = models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions"))
+        settle(lambda: data.update_job(resource.name, options, **kwargs),
+               lambda: self._in_sync(resource, lambda: data.get_job(resource.name)))
 
     def update_job_schedule(self, resource: DesiredResource, change: Change) -> None:
         from azure.batch import models
@@ -398,7 +491,8 @@ class Writers:
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
                                   if change.etag else {})
         patch = for_service(patch, "BatchJobScheduleUpdateOptions")
-        data.update_job_schedule(resource.name, models.BatchJobScheduleUpdateOptions(patch), **kwargs)
+        settle(lambda: data.update_job_schedule(resource.name, models.BatchJobScheduleUpdateOptions(patch), **kwargs),
+               lambda: self._in_sync(resource, lambda: data.get_job_schedule(resource.name)))
 
     # --- drain ----------------------------------------------------------------------------------
 
@@ -413,12 +507,19 @@ class Writers:
         live = rest(pools.get(self.rg, account, resource.name))
         scale = (live.get("properties") or {}).get("scaleSettings") or {}
         if scale.get("autoScale"):
-            pools.disable_auto_scale(self.rg, account, resource.name)
+            settle(lambda: pools.disable_auto_scale(self.rg, account, resource.name))  # safe to repeat
         zero = {"properties": {"scaleSettings": {"fixedScale": {"targetDedicatedNodes": 0,
                                                                 "targetLowPriorityNodes": 0}}}}
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
                                   if change.etag and not scale.get("autoScale") else {})
-        pools.update(self.rg, account, resource.name, zero, **kwargs)
+
+        def zeroed() -> bool | None:
+            fixed = ((rest(pools.get(self.rg, account, resource.name)).get("properties") or {})
+                     .get("scaleSettings") or {}).get("fixedScale") or {}
+            targets = (fixed.get("targetDedicatedNodes"), fixed.get("targetLowPriorityNodes"))
+            return True if fixed and all(not t for t in targets) else None
+
+        settle(lambda: pools.update(self.rg, account, resource.name, zero, **kwargs), zeroed)
         emptied = self._wait_pool(account, resource.name, want_empty=True)
         self.update_pool(resource, change, etag=str(emptied.get("etag") or "") or None, extra={"scaleSettings"})
 
@@ -442,20 +543,33 @@ class Writers:
     def delete(self, change: Change) -> None:
         getattr(self, f"delete_{_method(change.kind)}")(change)
 
+    # A delete is done when the resource is gone: 404 (a resent DELETE, or a rerun after kill -9) is
+    # done, 409 "being deleted" waits until it is gone (deployer.apply.idempotent.remove).
+
     def delete_network(self, change: Change) -> None:
-        self.clients.network.virtual_networks.begin_delete(self.rg, change.name).result()
+        vnets = self.clients.network.virtual_networks
+        remove(lambda: vnets.begin_delete(self.rg, change.name).result(),
+               self._exists(lambda: vnets.get(self.rg, change.name)), poll=self.poll)
 
     def delete_storage_account(self, change: Change) -> None:
-        self.clients.storage.storage_accounts.delete(self.rg, change.name)
+        accounts = self.clients.storage.storage_accounts
+        remove(lambda: accounts.delete(self.rg, change.name),
+               self._exists(lambda: accounts.get_properties(self.rg, change.name)), poll=self.poll)
 
     def delete_container(self, change: Change) -> None:
-        self.clients.storage.blob_containers.delete(self.rg, self.account_name(change.address), change.name)
+        containers, account = self.clients.storage.blob_containers, self.account_name(change.address)
+        remove(lambda: containers.delete(self.rg, account, change.name),
+               self._exists(lambda: containers.get(self.rg, account, change.name)), poll=self.poll)
 
     def delete_file_share(self, change: Change) -> None:
-        self.clients.storage.file_shares.delete(self.rg, self.account_name(change.address), change.name)
+        shares, account = self.clients.storage.file_shares, self.account_name(change.address)
+        remove(lambda: shares.delete(self.rg, account, change.name),
+               self._exists(lambda: shares.get(self.rg, account, change.name)), poll=self.poll)
 
     def delete_batch_account(self, change: Change) -> None:
-        self.clients.batch_mgmt.batch_account.begin_delete(self.rg, change.name).result()
+        accounts = self.clients.batch_mgmt.batch_account
+        remove(lambda: accounts.begin_delete(self.rg, change.name).result(),
+               self._exists(lambda: accounts.get(self.rg, change.name)), poll=self.poll)
 
     def delete_application(self, change: Change) -> None:
         from deployer.resources.read import rest
@@ -463,29 +577,25 @@ class Writers:
         account = self.account_name(change.address)
         packages = self.clients.batch_mgmt.application_package
         for package in packages.list(self.rg, account, change.name):
-            packages.delete(self.rg, account, change.name, str(rest(package).get("name")))
-        self.clients.batch_mgmt.application.delete(self.rg, account, change.name)
+            self._delete_version(account, change.name, str(rest(package).get("name")))
+        apps = self.clients.batch_mgmt.application
+        remove(lambda: apps.delete(self.rg, account, change.name),
+               self._exists(lambda: apps.get(self.rg, account, change.name)), poll=self.poll)
 
     def delete_pool(self, change: Change) -> None:
-        self.clients.batch_mgmt.pool.begin_delete(self.rg, self.account_name(change.address), change.name).result()
+        pools, account = self.clients.batch_mgmt.pool, self.account_name(change.address)
+        remove(lambda: pools.begin_delete(self.rg, account, change.name).result(),
+               self._exists(lambda: pools.get(self.rg, account, change.name)), poll=self.poll)
 
     def delete_job(self, change: Change) -> None:
-        from azure.core.exceptions import ResourceNotFoundError
-
         data = self.context.batch_data(self.account_name(change.address))
-        try:
-            data.begin_delete_job(change.name, polling_interval=self.poll).result()
-        except ResourceNotFoundError:
-            pass
+        remove(lambda: data.begin_delete_job(change.name, polling_interval=self.poll).result(),
+               self._exists(lambda: data.get_job(change.name)), poll=self.poll)
 
     def delete_job_schedule(self, change: Change) -> None:
-        from azure.core.exceptions import ResourceNotFoundError
-
         data = self.context.batch_data(self.account_name(change.address))
-        try:
-            data.begin_delete_job_schedule(change.name, polling_interval=self.poll).result()
-        except ResourceNotFoundError:
-            pass
+        remove(lambda: data.begin_delete_job_schedule(change.name, polling_interval=self.poll).result(),
+               self._exists(lambda: data.get_job_schedule(change.name)), poll=self.poll)
 
 
 def _status(result: Any) -> str:

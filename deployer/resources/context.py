@@ -93,8 +93,11 @@ class LiveContext:
     def _read_key(self, name: str) -> str | None:
         from azure.core.exceptions import HttpResponseError
 
+        from deployer.apply.idempotent import settle  # listKeys is a POST: the SDK resends no dropped one
+
+        accounts = self.clients.storage.storage_accounts
         try:
-            result = self.clients.storage.storage_accounts.list_keys(self.stack.target.resource_group, name)
+            result = settle(lambda: accounts.list_keys(self.stack.target.resource_group, name))
         except HttpResponseError:
             return None  # no permission to list keys: the comparison says so instead
         from deployer.resources.read import rest

@@ -9,18 +9,31 @@ Services are found with `pkgutil.iter_modules` over `deployer.emulator`: every s
 
 Environment (read on every request, so tests can change it on the fly):
   DEPLOY_EMULATOR_LATENCY_MS   milliseconds added to every request
-  DEPLOY_EMULATOR_FAULTS       e.g. "429=0.1,500=0.05,reset=0.02": probability per request of
-                               answering with that status (any 4xx/5xx; 429 and 503 carry
-                               Retry-After) or of dropping the connection (`reset`)
+  DEPLOY_EMULATOR_FAULTS       comma-separated entries of two forms:
+      KIND=P                   probability P per request, e.g. "429=0.1,500=0.05,reset=0.02,lost=0.02"
+      KIND@METHOD PATH[#N]     exactly the N-th (default 1st) request with that method whose path
+                               matches PATH (case-insensitive, `*` matches anything, no query),
+                               e.g. "lost@POST /batch/*/jobs#1" or
+                               "500@PUT /subscriptions/*/pools/mpi"; counted per app (per `deploy`
+                               process), the count restarts when the variable changes
+    KIND is an HTTP status 400-599 (answered instead of handling the request; 429 and 503 carry
+    Retry-After), `reset` (the connection drops before the request is handled) or `lost` (the
+    request IS handled — the write happens — then the connection drops before the answer: what
+    a client sees when a reply is lost). A dropped connection is a TCP reset on the served
+    emulator and azure-core's ServiceResponseError on the in-process transport. Targeted entries
+    win over the dice. Tests can also call `app.faults.target(kind, method, path, nth)` on an
+    EmulatorApp (added to whatever the variable says, kept until `app.faults.clear()`).
   DEPLOY_EMULATOR_SEED         seed for the fault dice (reproducible runs)
 Every request is logged as one JSON line in {data_dir}/requests.jsonl:
   {"time", "method", "path", "status", "ms"} (+ "fault" when one was injected; status is null
-  for a dropped connection). Unexpected exceptions are logged with their traceback in
-  {data_dir}/emulator-errors.log and answered 500 InternalServerError, never with a traceback.
+  for a dropped connection, and the handler's status for `lost`, whose answer was discarded).
+Unexpected exceptions are logged with their traceback in {data_dir}/emulator-errors.log and
+answered 500 InternalServerError, never with a traceback.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import json
 import logging
@@ -32,6 +45,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -74,42 +88,118 @@ def discover_services(router: Router, only: Iterable[str] | None = None) -> list
     return names
 
 
-class _Faults:
-    """Parses DEPLOY_EMULATOR_FAULTS / _SEED and rolls the dice (thread-safe)."""
+FAULT_KINDS = ("reset", "lost")
+"""The faults that drop the connection (besides any HTTP status 400-599)."""
+
+
+def _valid_kind(name: str) -> bool:
+    if name in FAULT_KINDS:
+        return True
+    return name.isdigit() and 400 <= int(name) <= 599
+
+
+@dataclass
+class _Target:
+    """One targeted fault: the `nth` request (1-based) of `method` on a path matching `pattern`."""
+
+    kind: str
+    method: str
+    pattern: str
+    nth: int = 1
+    seen: int = 0
+
+    def hit(self, method: str, path: str) -> bool:
+        if method.upper() != self.method or not fnmatch.fnmatchcase(path.lower(), self.pattern):
+            return False
+        self.seen += 1
+        return self.seen == self.nth
+
+
+def _parse_target(kind: str, rest: str) -> _Target | None:
+    method, _, path = rest.strip().partition(" ")
+    path, _, nth = path.strip().partition("#")
+    if not method or not path.startswith(("/", "*")):
+        return None
+    try:
+        count = int(nth) if nth.strip() else 1
+    except ValueError:
+        return None
+    if count < 1:
+        return None
+    return _Target(kind, method.upper(), path.strip().lower(), count)
+
+
+class Faults:
+    """Parses DEPLOY_EMULATOR_FAULTS / _SEED, rolls the dice and counts targeted requests
+    (thread-safe). `target()` / `clear()` are the test hook."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._key: tuple[str, str] | None = None
         self._table: list[tuple[str, float]] = []
+        self._targets: list[_Target] = []
+        self._extra: list[_Target] = []
         self._rng = random.Random()
+
+    def target(self, kind: str, method: str, path: str, nth: int = 1) -> None:
+        """Put fault `kind` on the `nth` request of `method` whose path matches `path`."""
+        kind = kind.strip().lower()
+        found = _parse_target(kind, f"{method} {path}#{nth}")
+        if not _valid_kind(kind) or found is None:
+            raise ValueError(f"not a fault target: {kind}@{method} {path}#{nth}")
+        with self._lock:
+            self._extra.append(found)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._extra = []
 
     def _configure(self, spec: str, seed: str) -> None:
         table: list[tuple[str, float]] = []
+        targets: list[_Target] = []
         for part in spec.split(","):
+            if "@" in part:
+                kind, _, rest = part.partition("@")
+                kind = kind.strip().lower()
+                found = _parse_target(kind, rest) if _valid_kind(kind) else None
+                if found is None:
+                    log.warning("ignoring DEPLOY_EMULATOR_FAULTS entry %r", part)
+                else:
+                    targets.append(found)
+                continue
             name, _, prob = part.strip().partition("=")
             name = name.strip().lower()
             if not name:
                 continue
             try:
                 p = float(prob)
-                if name != "reset" and not 400 <= int(name) <= 599:
+                if not _valid_kind(name):
                     raise ValueError(name)
             except ValueError:
                 log.warning("ignoring DEPLOY_EMULATOR_FAULTS entry %r", part)
                 continue
             table.append((name, max(0.0, p)))
         self._table = table
+        self._targets = targets
         self._rng = random.Random(seed) if seed else random.Random()
         self._key = (spec, seed)
 
-    def roll(self) -> str | None:
+    def roll(self, method: str = "", path: str = "") -> str | None:
         spec = os.environ.get("DEPLOY_EMULATOR_FAULTS", "").strip()
-        if not spec:
-            return None
         seed = os.environ.get("DEPLOY_EMULATOR_SEED", "").strip()
         with self._lock:
+            if not spec and not self._extra:
+                return None
             if self._key != (spec, seed):
                 self._configure(spec, seed)
+            chosen: str | None = None
+            for target in (*self._targets, *self._extra):  # every matching target counts this request
+                if target.hit(method, path) and chosen is None:
+                    chosen = target.kind
+            if chosen is not None:
+                return chosen
+            if not self._table:
+                return None
             r = self._rng.random()
         for name, p in self._table:
             if r < p:
@@ -147,7 +237,7 @@ class EmulatorApp:
         self.router = Router()
         lro.register(self.router)
         self.services = discover_services(self.router, services)
-        self._faults = _Faults()
+        self.faults = Faults()
         self._log_path = self.data_dir / LOG_NAME
         self._errors_path = self.data_dir / ERRORS_NAME
 
@@ -212,12 +302,20 @@ class EmulatorApp:
             except ValueError:
                 pass
         try:
-            fault = self._faults.roll()
+            fault = self.faults.roll(req.method, req.path)
             if fault == "reset":
                 raise ConnectionDropped(f"{req.method} {req.path}")
+            if fault == "lost":  # handled (the write happens), then the answer is lost
+                resp = self.dispatch(req)
+                closer = getattr(resp.body, "close", None)
+                if callable(closer):
+                    closer()
+                self._log(req, resp.status, started, fault)
+                raise ConnectionDropped(f"{req.method} {req.path}: answer lost")
             resp = self.render_error(_fault_error(fault), req) if fault else self.dispatch(req)
         except ConnectionDropped:
-            self._log(req, None, started, fault or "reset")
+            if fault != "lost":
+                self._log(req, None, started, fault or "reset")
             raise
         self._finish_headers(req, resp)
         start_response(f"{resp.status} {_reason(resp.status)}", list(resp.headers.items()))

@@ -5,7 +5,8 @@
         Clients.for_emulator_served(srv.endpoint, srv.ca_file)
 
 Certificates come from core.tls (a CA in `{data_dir}/ca.pem`, reused across restarts). A fault
-`reset` drops the TCP connection without an answer (RST), like a real connection reset.
+`reset` drops the TCP connection without an answer (RST), like a real connection reset; so
+does `lost`, after the request was handled (the write happened, its answer never arrives).
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ Both request flavours are supported: `azure.core.rest.HttpRequest` (every genera
 a rest `HttpResponse` (read at once unless `stream=True`, in which case `iter_bytes()` and the
 storage SDK's `stream_download()` pull the app's body chunk by chunk); the legacy
 `azure.core.pipeline.transport.HttpRequest` (blob batch sub-requests) gets a legacy response.
-A connection reset injected by the app surfaces as `ServiceResponseError`, exactly what the
-requests transport raises for one, so the SDK's retry policy treats it the same way.
+A connection dropped by the app (fault `reset`, or `lost`: handled, then the answer dropped)
+surfaces as `ServiceResponseError`, exactly what the requests transport raises for a connection
+reset, so the SDK's retry policy treats it the same way.
 
 Safe to share between clients and threads; `close()` does nothing.
 """
