@@ -210,8 +210,8 @@ def test_writes_table_covers_every_write(workspace: Workspace, tmp_path: Path, m
     (tmp_path / "examples").mkdir()
     examples = copy_stacks(tmp_path / "examples")
     monkeypatch.setenv("HPC_SMB_PASSWORD", "sweep-secret")
-    for name in ("hpc", "media-transcode"):
-        path = examples / f"{name}.yaml"
+    for name in ("hpc.yaml", "media-transcode.yaml.j2"):
+        path = examples / name
         path.write_text(path.read_text().replace("protect: true", "protect: false"))
         state = tmp_path / "examples" / name
         monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(state))

@@ -98,7 +98,7 @@ def workspace(tmp_path: Path, served_emulator: Any, monkeypatch: pytest.MonkeyPa
     pipeline variables for it."""
     (tmp_path / "repo").mkdir()
     stacks = copy_stacks(tmp_path / "repo")
-    media = stacks / "media-transcode.yaml"
+    media = stacks / "media-transcode.yaml.j2"
     text = media.read_text(encoding="utf-8")
     block = "  location: westeurope\n"
     assert text.count(block) == 1

@@ -76,15 +76,15 @@ def test_wheel_applies_a_stack_with_presets_from_an_empty_folder(tmp_path: Path)
     # 3. an empty folder, no repository, no templates/ anywhere above it
     work = tmp_path / "empty"
     work.mkdir()
-    (work / "stack.yaml").write_text(STACK, encoding="utf-8")
+    (work / "stack.yaml.j2").write_text(STACK, encoding="utf-8")
     clean = {"PATH": f"{venv / 'bin'}{os.pathsep}/usr/bin:/bin", "HOME": str(tmp_path), "NO_COLOR": "1"}
     where = run([str(python), "-c", "import deployer; print(deployer.__file__)"], work, clean)
     assert where.stdout.strip().startswith(str(venv)), where.stdout + where.stderr
     deploy = str(venv / "bin" / "deploy")
-    assert run([deploy, "validate", "stack.yaml"], work, clean).returncode == 0
+    assert run([deploy, "validate", "stack.yaml.j2"], work, clean).returncode == 0
     assert '"$schema"' in run([deploy, "schema"], work, clean).stdout
-    applied = run([deploy, "apply", "stack.yaml", "--auto-approve"], work, clean)
+    applied = run([deploy, "apply", "stack.yaml.j2", "--auto-approve"], work, clean)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    again = run([deploy, "plan", "stack.yaml", "--detailed-exitcode"], work, clean)
+    again = run([deploy, "plan", "stack.yaml.j2", "--detailed-exitcode"], work, clean)
     assert again.returncode == 0, again.stdout + again.stderr
     assert (work / ".deploy").is_dir()

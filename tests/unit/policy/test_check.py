@@ -134,7 +134,7 @@ EXAMPLES = {
         ("BDP003", ("storageAccounts", "results")), ("BDP003", ("batchAccounts", "hpc")),
         ("BDP008", ("batchAccounts", "hpc", "autoStorage")),
     ],
-    "media-transcode.yaml": [
+    "media-transcode.yaml.j2": [
         ("BDP003", ("storageAccounts", "media")), ("BDP003", ("batchAccounts", "media")),
         ("BDP008", ("batchAccounts", "media", "autoStorage")),
         ("BDP004", ("batchAccounts", "media", "pools", "transcode")),
