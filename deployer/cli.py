@@ -316,7 +316,7 @@ def _approve(auto_approve: bool, question: str) -> None:
 
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         raise UsageError("refusing to make changes without confirmation: not on a terminal; "
                          "pass --auto-approve to apply unattended")
     if not confirm(question):
@@ -326,15 +326,27 @@ def _approve(auto_approve: bool, question: str) -> None:
         raise typer.Exit(1)
 
 
+def _stdin_is_terminal() -> bool:
+    """False also when stdin is closed (`<&-` leaves sys.stdin None) or unusable."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: str = "Apply") -> int:  # type: ignore[no-untyped-def]
     from deployer.apply.executor import execute
     from deployer.console import Progress
     from deployer.resources.read import LiveState
 
     progress = Progress(fmt)
-    with progress:
-        result = execute(plan, run.stack, run.clients, run.live or LiveState(), parallelism=parallelism,
-                         wait_for_nodes=wait_for_nodes, on_event=progress)
+    try:
+        with progress, progress.on_interrupt():
+            result = execute(plan, run.stack, run.clients, run.live or LiveState(), parallelism=parallelism,
+                             wait_for_nodes=wait_for_nodes, on_event=progress)
+    except KeyboardInterrupt:
+        progress.interrupted(verb, f"deploy {verb.lower()} {run.stack.file}")
+        raise
     progress.summary(result, verb)
     return 0 if result.ok else 1
 
@@ -402,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except typer.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # click's own exit, e.g. after a closed pipe (EPIPE) on stdout
+        return exc.code if isinstance(exc.code, int) else 1
     except typer.Abort:
         _error("aborted")
         return 1
@@ -416,6 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except OSError as exc:  # the environment: a full disk, a closed pipe, a file system refusing a name
+        return _os_error(exc)
     except Exception as exc:  # a bug in the deployer, not a user mistake
         if os.environ.get("DEPLOY_DEBUG"):
             raise
@@ -432,6 +448,27 @@ def _click_exceptions():  # type: ignore[no-untyped-def]
     except ImportError:  # pragma: no cover - older typer
         from click import exceptions  # type: ignore[no-redef]
     return exceptions
+
+
+def _os_error(exc: OSError) -> int:
+    """One line for an OSError that reached the edge, exit 1. A closed pipe (`deploy plan | head`)
+    is no error of ours to report: stdout is pointed at /dev/null so the interpreter's last flush
+    does not fail again, and nothing is printed."""
+    import errno
+
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return 1
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    try:
+        _error(f"{exc.filename}: {reason}" if exc.filename else f"cannot write the output: {reason}")
+    except OSError:  # stderr is gone too: the exit code is all that is left
+        pass
+    return 1
 
 
 def _error(message: str) -> None:

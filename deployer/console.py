@@ -24,14 +24,14 @@ if TYPE_CHECKING:
 def out() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 @cache
 def err() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 _STYLE = {"error": "bold red", "warning": "bold yellow"}
@@ -69,10 +69,10 @@ def print_validation(results: Sequence[ValidationResult], fmt: str) -> None:
     for result in results:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         if result.ok:
-            out().print(f"[green]ok[/green] {result.file}")
+            out().print(f"[green]ok[/green] {escape(result.file)}")
         else:
             noun = "error" if errors == 1 else "errors"
-            out().print(f"[red]invalid[/red] {result.file}: {errors} {noun}")
+            out().print(f"[red]invalid[/red] {escape(result.file)}: {errors} {noun}")
 
 
 def print_plan(plan: Plan, fmt: str) -> None:
@@ -95,7 +95,15 @@ def use_color() -> bool:
 
 
 def print_error(message: str) -> None:
-    err().print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False)
+    err().print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False)
+
+
+def escape(text: str) -> str:
+    """User text (file names, names, Azure's messages) inside markup: printed as written, never
+    read as rich markup (a file named `a[/b].yaml` would otherwise be a MarkupError)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(str(text))
 
 
 def write_json(value: Any) -> None:
@@ -147,6 +155,9 @@ class Progress:
         self._lock = threading.Lock()
         self._rows: dict[str, list[str]] = {}
         self._live: Any = None
+        self._running: dict[str, str] = {}  # address → action, started and not yet finished
+        self._finished: dict[str, str] = {}  # address → "done" | "failed" | "skipped"
+        self._at_interrupt: dict[str, str] | None = None
 
     def __enter__(self) -> Progress:
         if self.live_view:
@@ -164,18 +175,24 @@ class Progress:
 
     def _table(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, show_header=False, pad_edge=False)
         styles = {"started": "cyan", "done": "green", "failed": "bold red", "skipped": "yellow"}
         for address, (kind, action, elapsed, message) in self._rows.items():
             state = {"started": "running…", "done": "done", "failed": "failed", "skipped": "not started"}[kind]
-            table.add_row(address, action, f"[{styles[kind]}]{state}[/]", elapsed, message)
+            table.add_row(Text(address), Text(action), f"[{styles[kind]}]{state}[/]", elapsed, Text(message))
         return table
 
     def __call__(self, event: Any) -> None:
         import time as _time
 
         with self._lock:
+            if event.kind == "started":
+                self._running[event.address] = event.action
+            else:
+                self._running.pop(event.address, None)
+                self._finished[event.address] = event.kind
             if self.fmt == "json":
                 write_event({"time": _time.strftime("%Y-%m-%dT%H:%M:%S"), **event.to_dict()})
                 return
@@ -193,6 +210,52 @@ class Progress:
             }[event.kind]
             sys.stdout.write(f"{stamp} {text}\n")
             sys.stdout.flush()
+
+    def on_interrupt(self) -> Any:
+        """While the run lasts, Ctrl-C first notes what was running (the executor then lets those
+        steps finish before the interrupt reaches the command), then interrupts as usual."""
+        import contextlib
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return contextlib.nullcontext()
+
+        def handler(signum: int, frame: Any) -> None:
+            with self._lock:
+                if self._at_interrupt is None:
+                    self._at_interrupt = dict(self._running)
+            signal.default_int_handler(signum, frame)
+
+        @contextlib.contextmanager
+        def installed() -> Any:
+            previous = signal.signal(signal.SIGINT, handler)
+            try:
+                yield
+            finally:
+                signal.signal(signal.SIGINT, previous)
+
+        return installed()
+
+    def interrupted(self, verb: str, resume: str) -> None:
+        """What Ctrl-C stopped: what was running then (and how it ended), what is done, and how to go on."""
+        running = self._at_interrupt if self._at_interrupt is not None else dict(self._running)
+        done = [a for a, kind in self._finished.items() if kind == "done"]
+        how = {a: self._finished.get(a, "still running") for a in running}
+        if self.fmt == "json":
+            write_event({"event": "interrupted", "inFlight": [{"address": a, "action": act, "outcome": how[a]}
+                                                              for a, act in running.items()],
+                         "done": done, "resume": resume})
+            return
+        lines = [f"{verb} interrupted: {len(done)} done"
+                 + (f", {len(running)} in flight:" if running else ", nothing in flight.")]
+        lines += [f"  in flight: {address}: {action} ({how[address]})" for address, action in running.items()]
+        lines.append(f"Nothing was rolled back. Run `{resume}` again to finish: it plans from what is live now.")
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        except OSError:
+            pass
 
     def summary(self, result: Any, verb: str = "Apply") -> None:
         if self.fmt == "json":
