@@ -16,6 +16,7 @@ from typing import Any
 from deployer.errors import Diagnostic, StackError
 from deployer.stack.checks import run_checks
 from deployer.stack.loader import LoadedDocument, load_stack_file
+from deployer.stack.numbers import check_numbers
 from deployer.stack.schema import check_schema
 
 
@@ -60,7 +61,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def validate_document(doc: LoadedDocument, base_dir: Path) -> ValidationResult:
-    semantic = run_checks(doc, base_dir)
+    semantic = run_checks(doc, base_dir) + check_numbers(doc)
     # Where a semantic check and the schema flag the same spot (a name's pattern, say), the
     # semantic message explains the rule in words; the schema's regex adds nothing.
     flagged = {(d.line, d.column) for d in semantic}

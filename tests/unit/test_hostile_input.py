@@ -260,3 +260,29 @@ def test_emoji_codes_in_user_text_are_printed_as_written(capsys):
 
     print_error("stack x:smile:y.yaml")
     assert capsys.readouterr().err.strip() == "error: stack x:smile:y.yaml"
+
+
+# --- integer fields -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "position", "message"),
+    [
+        ("taskSlotsPerNode: 2", "taskSlotsPerNode: 2.0", (31, 27), "2.0 is a decimal number, but this field takes an "
+         "integer: write 2"),
+        ("taskSlotsPerNode: 2", "taskSlotsPerNode: !!float '1e+308'", (31, 27), "1e+308 is out of range"),
+        ("taskSlotsPerNode: 2", "taskSlotsPerNode: 1e3", (31, 27), "write 1000"),
+        ("{targetDedicatedNodes: 1}", "{targetDedicatedNodes: 2147483648}", (30, 46),
+         "2,147,483,648 is out of range: Azure stores this field as a 32-bit integer"),
+        ("{targetDedicatedNodes: 1}", "{targetDedicatedNodes: .nan}", (30, 46), "nan is not a number Azure can store"),
+        ("{quotaGiB: 10}", "{quotaGiB: 10.5}", (11, 27), "10.5 is not a whole number"),
+    ],
+)
+def test_integer_fields_take_integers_azure_can_store(tmp_path, old, new, position, message):
+    found = validate_text(tmp_path, mutate(old, new))
+    assert any((d.line, d.column) == position and message in d.message for d in found), found
+
+
+def test_the_largest_int32_is_fine(tmp_path):
+    found = validate_text(tmp_path, mutate("{targetDedicatedNodes: 1}", "{targetDedicatedNodes: 2147483647}"))
+    assert not any("out of range" in d.message or "integer" in d.message for d in found), found
