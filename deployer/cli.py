@@ -389,6 +389,36 @@ def emulator_serve(
     serve(port=port, data_dir=resolve_data_dir(data))
 
 
+@emulator_app.command("reset")
+def emulator_reset(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: $DEPLOY_LOCAL_DIR or ./.deploy)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the local emulator's state (everything the local target holds), e.g. when its state
+    file is damaged. Certificates and other files in the folder stay."""
+    from deployer.console import confirm, info
+    from deployer.emulator.core.store import STATE_FILES, reset_state, resolve_data_dir
+
+    folder = resolve_data_dir(data)
+    if not any((folder / name).exists() for name in STATE_FILES):
+        info(f"nothing to reset: {folder} holds no local state")
+        return
+    if not yes:
+        if not _stdin_is_terminal():
+            from deployer.errors import UsageError
+
+            raise UsageError("refusing to delete the local state without confirmation: not on a terminal; "
+                             "pass --yes")
+        if not confirm(f"Delete the local state in {folder} (every resource of the local target)?"):
+            info("Cancelled: nothing was deleted.")
+            raise typer.Exit(1)
+    removed = reset_state(folder)
+    info(f"local state reset: removed {', '.join(p.name for p in removed)} from {folder}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the command and turn every user mistake into a message and exit 1."""
     from deployer.errors import DeployerError, StackError
