@@ -201,7 +201,8 @@ def apply(
     if not stack.is_file():
         from deployer.errors import UsageError
 
-        raise UsageError(f"{stack}: no such file")
+        raise UsageError(f"{stack}: not a regular file (a device or a pipe?); give a stack or a saved plan file"
+                         if stack.exists() else f"{stack}: no such file")
     if is_saved_plan(stack):
         if only:
             from deployer.errors import UsageError

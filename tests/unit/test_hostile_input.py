@@ -286,3 +286,25 @@ def test_integer_fields_take_integers_azure_can_store(tmp_path, old, new, positi
 def test_the_largest_int32_is_fine(tmp_path):
     found = validate_text(tmp_path, mutate("{targetDedicatedNodes: 1}", "{targetDedicatedNodes: 2147483647}"))
     assert not any("out of range" in d.message or "integer" in d.message for d in found), found
+
+
+def test_apply_refuses_a_device_or_pipe(tmp_path, capsys):
+    code, _, err = run(["apply", "/dev/zero", "--auto-approve"], capsys)
+    assert code == 1 and "/dev/zero: not a regular file" in err
+
+
+def test_a_saved_plan_is_read_with_a_bound(tmp_path, capsys, monkeypatch):
+    from deployer.apply import engine
+
+    plan = tmp_path / "plan.json"
+    plan.write_text('{"stackFile": "x.yaml", "stackSha256": "' + "0" * 5000 + '"}', encoding="utf-8")
+    monkeypatch.setattr(engine, "MAX_PLAN_BYTES", 1000)
+    code, _, err = run(["apply", str(plan), "--auto-approve"], capsys)
+    assert code == 1 and "cannot read the saved plan" in err and "limit for a saved plan" in err
+
+
+def test_a_deeply_nested_saved_plan_is_an_error(tmp_path, capsys):
+    plan = tmp_path / "plan.json"
+    plan.write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
+    code, _, err = run(["apply", str(plan), "--auto-approve"], capsys)
+    assert code == 1 and "cannot read the saved plan" in err
