@@ -469,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
         _error(f"internal error (a bug in batch-deployer, please report it): {type(exc).__name__}: {exc}\n"
                "Run again with DEPLOY_DEBUG=1 to see the traceback.")
         return 1
+    if result == 130:  # typer turns Ctrl-C (KeyboardInterrupt) in a command into a silent exit 130
+        _error("interrupted")
     return result if isinstance(result, int) else 0
 
 

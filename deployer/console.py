@@ -241,16 +241,19 @@ class Progress:
         """What Ctrl-C stopped: what was running then (and how it ended), what is done, and how to go on."""
         running = self._at_interrupt if self._at_interrupt is not None else dict(self._running)
         done = [a for a, kind in self._finished.items() if kind == "done"]
-        how = {a: self._finished.get(a, "still running") for a in running}
+        how = {a: self._finished.get(a, "unknown") for a in running}
         if self.fmt == "json":
             write_event({"event": "interrupted", "inFlight": [{"address": a, "action": act, "outcome": how[a]}
                                                               for a, act in running.items()],
                          "done": done, "resume": resume})
             return
         lines = [f"{verb} interrupted: {len(done)} done"
-                 + (f", {len(running)} in flight:" if running else ", nothing in flight.")]
-        lines += [f"  in flight: {address}: {action} ({how[address]})" for address, action in running.items()]
-        lines.append(f"Nothing was rolled back. Run `{resume}` again to finish: it plans from what is live now.")
+                 + (f", {len(running)} in flight (let finish, not rolled back):" if running else
+                    ", nothing in flight.")]
+        lines += [f"  in flight: {address}: {action}" + (f" ({how[address]})" if how[address] != "unknown" else "")
+                  for address, action in running.items()]
+        lines.append(f"Run `{resume}` again to finish: it plans from what is live now and makes only what is "
+                     "still missing.")
         try:
             sys.stdout.write("\n".join(lines) + "\n")
             sys.stdout.flush()
