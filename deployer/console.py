@@ -7,6 +7,7 @@ NO_COLOR is set. Machine-readable output (JSON) is written plainly to stdout, ne
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -37,19 +38,38 @@ def err() -> Console:
 _STYLE = {"error": "bold red", "warning": "bold yellow"}
 
 
+# Characters that would break a diagnostic's one line or act on the terminal (escape sequences,
+# bidirectional overrides, line and paragraph separators), and lone surrogates (a file name that
+# is not UTF-8), which no stream can encode.
+_INVISIBLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+                        "\ud800-\udfff]")
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """User text as printable, one-line text: control and invisible characters as escapes."""
+    def escape_char(match: re.Match[str]) -> str:
+        char = match.group()
+        if newlines and char == "\n":
+            return char
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _INVISIBLE.sub(escape_char, str(text))
+
+
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
     from rich.text import Text
 
     console = err()
     for d in diagnostics:
-        where = d.file if not d.line else f"{d.file}:{d.line}:{d.column}"
+        where = visible(d.file) if not d.line else f"{visible(d.file)}:{d.line}:{d.column}"
         line = Text()
         line.append(where, style="bold")
         line.append(": ")
         line.append(f"{d.severity}:", style=_STYLE.get(d.severity, "bold"))
-        line.append(f" {d.message}")
+        line.append(f" {visible(d.message)}")
         if d.path:
-            line.append(f" (at {d.path})", style="dim")
+            line.append(f" (at {visible(d.path)})", style="dim")
         console.print(line)
 
 
@@ -69,10 +89,10 @@ def print_validation(results: Sequence[ValidationResult], fmt: str) -> None:
     for result in results:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         if result.ok:
-            out().print(f"[green]ok[/green] {escape(result.file)}")
+            out().print(f"[green]ok[/green] {escape(visible(result.file))}")
         else:
             noun = "error" if errors == 1 else "errors"
-            out().print(f"[red]invalid[/red] {escape(result.file)}: {errors} {noun}")
+            out().print(f"[red]invalid[/red] {escape(visible(result.file))}: {errors} {noun}")
 
 
 def print_plan(plan: Plan, fmt: str) -> None:
@@ -95,7 +115,8 @@ def use_color() -> bool:
 
 
 def print_error(message: str) -> None:
-    err().print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False)
+    err().print(f"[bold red]error:[/bold red] {escape(visible(message, newlines=True))}", markup=True,
+                highlight=False)
 
 
 def escape(text: str) -> str:

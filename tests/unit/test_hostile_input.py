@@ -308,3 +308,20 @@ def test_a_deeply_nested_saved_plan_is_an_error(tmp_path, capsys):
     plan.write_text("[" * 100000 + "]" * 100000, encoding="utf-8")
     code, _, err = run(["apply", str(plan), "--auto-approve"], capsys)
     assert code == 1 and "cannot read the saved plan" in err
+
+
+@pytest.mark.parametrize(("raw", "shown"), [("a\x1b[31mb", "a\\x1b[31mb"), ("a\u202eb", "a\\u202eb"),
+                                             ("a\nb", "a\\x0ab"), ("a\x1eb", "a\\x1eb"), ("a\udcffb", "a\\udcffb")])
+def test_diagnostics_show_control_characters_as_escapes(capsys, raw, shown):
+    from deployer.console import print_diagnostics
+    from deployer.errors import Diagnostic
+
+    print_diagnostics([Diagnostic(f"f{raw}.yaml", 1, 2, f"unknown key {raw}", "x")])
+    assert capsys.readouterr().err == f"f{shown}.yaml:1:2: error: unknown key {shown} (at x)\n"
+
+
+def test_a_key_with_a_control_character_is_reported_on_one_line(tmp_path, capsys):
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(BASE.replace("target:\n", 'target:\n  "\\x1e": 1\n'), encoding="utf-8")
+    code, _, err = run(["validate", str(stack)], capsys)
+    assert code == 1 and len(err.splitlines()) == 1 and "\\x1e" in err, err
