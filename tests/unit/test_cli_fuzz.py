@@ -43,7 +43,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 FILE = "fuzz.yaml"
-DIAGNOSTIC = re.compile(r"^(?P<file>[^\n]+?)(?::\d+:\d+)?: (?:error|warning): \S")
+DIAGNOSTIC = re.compile(r"^(?P<file>[^\n]+?):\d+:\d+: (?:error|warning): \S")
 
 
 def validate(folder: Path, content: str | bytes) -> None:
