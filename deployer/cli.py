@@ -493,16 +493,11 @@ def _click_exceptions():  # type: ignore[no-untyped-def]
 
 def _os_error(exc: OSError) -> int:
     """One line for an OSError that reached the edge, exit 1. A closed pipe (`deploy plan | head`)
-    is no error of ours to report: stdout is pointed at /dev/null so the interpreter's last flush
-    does not fail again, and nothing is printed."""
+    is no error of ours to report: nothing is printed."""
     import errno
 
     if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):
-            pass
+        _closed_pipe.append(True)  # run() points stdout at /dev/null before the interpreter exits
         return 1
     reason = exc.strerror or str(exc) or type(exc).__name__
     try:
@@ -518,6 +513,15 @@ def _error(message: str) -> None:
     print_error(message)
 
 
+_closed_pipe: list[bool] = []
+
+
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if _closed_pipe:  # the interpreter's last flush of stdout would fail again, with a traceback
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+    sys.exit(code)

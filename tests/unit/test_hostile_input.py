@@ -4,6 +4,7 @@ traceback or "internal error". Each case is a reproduction from the robustness p
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -248,6 +249,7 @@ class _Broken:
     ],
 )
 def test_stdout_fails(tmp_path, capsys, monkeypatch, error, code, message):
+    monkeypatch.setattr("sys.stderr", sys.stderr)  # click wraps both streams after EPIPE: restore them
     monkeypatch.setattr("sys.stdout", _Broken(error))
     assert main(["schema"]) == code
     err = capsys.readouterr().err
