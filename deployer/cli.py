@@ -501,7 +501,12 @@ def _os_error(exc: OSError) -> int:
         return 1
     reason = exc.strerror or str(exc) or type(exc).__name__
     try:
-        _error(f"{exc.filename}: {reason}" if exc.filename else f"cannot write the output: {reason}")
+        if exc.filename:
+            _error(f"{exc.filename}: {reason}")
+        elif exc.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT):
+            _error(f"cannot write the output: {reason}")
+        else:
+            _error(f"system error: {reason}")
     except OSError:  # stderr is gone too: the exit code is all that is left
         pass
     return 1
