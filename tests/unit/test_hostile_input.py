@@ -115,6 +115,7 @@ def test_endless_inputs_are_refused_after_the_limit(tmp_path, capsys, argv):
     code, _, err = run([a.format(stack=stack) for a in argv], capsys)
     assert code == 1
     assert "/dev/zero: error: more than 8 MB to read" in err
+    assert ("variable file" in err) == ("--var-file" in argv)
 
 
 def test_a_pipe_as_the_stack_is_bounded(tmp_path, capsys):
