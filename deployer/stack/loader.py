@@ -264,23 +264,24 @@ def _measure(root: yaml.Node) -> dict[int, tuple[int, int]]:
     the builder reports it with its position."""
     measured: dict[int, tuple[int, int]] = {}
     visiting: set[int] = set()
-    todo: list[tuple[yaml.Node, bool]] = [(root, False)]
+    todo: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
     while todo:
-        node, children_done = todo.pop()
-        key = id(node)
-        if isinstance(node, yaml.ScalarNode):
+        node, children = todo.pop()
+        if children is not None:  # its children are measured: measure it
+            visiting.discard(id(node))
+            size, depth = 1, 0
+            for child in children:
+                child_size, child_depth = measured.get(id(child), (1, 1))
+                size += child_size
+                depth = max(depth, child_depth)
+            measured[id(node)] = (size, depth + 1)
             continue
+        if isinstance(node, yaml.ScalarNode) or id(node) in measured or id(node) in visiting:
+            continue
+        visiting.add(id(node))
         children = _children(node)
-        if children_done:
-            visiting.discard(key)
-            parts = [measured.get(id(child), (1, 1)) for child in children]
-            measured[key] = (1 + sum(size for size, _ in parts), 1 + max((depth for _, depth in parts), default=0))
-            continue
-        if key in measured or key in visiting:
-            continue
-        visiting.add(key)
-        todo.append((node, True))
-        todo.extend((child, False) for child in children if not isinstance(child, yaml.ScalarNode))
+        todo.append((node, children))
+        todo.extend((child, None) for child in children if not isinstance(child, yaml.ScalarNode))
     return measured
 
 
@@ -419,8 +420,8 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
         value: str = node.value
         tag = node.tag
-        if tag == f"{_CORE}str" and self._plain_untagged(node):
-            tag = _CORE_12.get(_implicit_12(value), tag)  # `1e3`, `0o17`: numbers in YAML 1.2, text in 1.1
+        if tag == f"{_CORE}str" and value[:1] in _NUMBER_START and _implicit_12(value) and self._plain_untagged(node):
+            tag = _CORE_12[_implicit_12(value)]  # `1e3`, `0o17`: numbers in YAML 1.2, text in 1.1
         if tag in (f"{_CORE}str", f"{_CORE}timestamp"):
             return value  # dates stay text: Azure takes ISO-8601 strings
         # Anything else PyYAML resolved by YAML 1.1 rules (or an explicit !!int on a quoted
@@ -451,6 +452,7 @@ class _Builder:
 
 _RESOLVER = yaml.resolver.Resolver()
 _CORE_12 = {"int": f"{_CORE}int", "float": f"{_CORE}float"}
+_NUMBER_START = frozenset("0123456789+-.")
 
 
 def _implicit_12(value: str) -> str:

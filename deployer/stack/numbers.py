@@ -23,27 +23,53 @@ INT64 = (-(2**63), 2**63 - 1)
 def check_numbers(doc: LoadedDocument) -> list[Diagnostic]:
     from deployer.stack.schema import schema
 
+    suspects = _suspects(doc.data)
+    if not suspects:
+        return []
     root = schema()
     found: list[Diagnostic] = []
-    todo: list[tuple[Any, list[dict[str, Any]], PathKey]] = [(doc.data, _applicable(root, root), ())]
-    while todo:  # iterative: the document may nest as deep as the loader allows
-        value, schemas, path = todo.pop()
-        if not schemas:
-            continue
-        if isinstance(value, dict):
-            for key, child in value.items():
-                todo.append((child, [s for sub in schemas for s in _applicable(_property(sub, key), root)],
-                             (*path, key)))
-        elif isinstance(value, list):
-            for index, child in enumerate(value):
-                todo.append((child, [s for sub in schemas if isinstance(sub.get("items"), dict)
-                                     for s in _applicable(sub["items"], root)], (*path, index)))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            message = _integer_problem(value, schemas)
-            if message:
-                pos = doc.source.value(path)
-                found.append(Diagnostic(doc.source.file, pos.line, pos.column, message, format_path(path)))
+    for path, value in suspects:  # few: the schema is walked along their paths only
+        message = _integer_problem(value, _schemas_at(path, root))
+        if message:
+            pos = doc.source.value(path)
+            found.append(Diagnostic(doc.source.file, pos.line, pos.column, message, format_path(path)))
     return found
+
+
+def _suspect(value: Any) -> bool:
+    """A number no integer field of Azure would take as it is: a float, or an integer past 32 bits."""
+    return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)
+                                        and not INT32[0] <= value <= INT32[1])
+
+
+def _suspects(data: Any) -> list[tuple[PathKey, float]]:
+    """The paths of every suspect number. An explicit stack, not recursion (documents may nest as
+    deep as the loader allows); paths are built only below containers that hold a suspect."""
+    out: list[tuple[PathKey, float]] = []
+    todo: list[tuple[Any, PathKey]] = [(data, ())]
+    while todo:
+        value, path = todo.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in items:
+            if isinstance(child, dict | list):
+                todo.append((child, (*path, key)))
+            elif _suspect(child):
+                out.append(((*path, key), child))
+    return sorted(out, key=lambda item: [str(part) for part in item[0]])
+
+
+def _schemas_at(path: PathKey, root: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every schema that applies at `path` of a document."""
+    schemas = _applicable(root, root)
+    for part in path:
+        if isinstance(part, int):
+            schemas = [s for sub in schemas if isinstance(sub.get("items"), dict)
+                       for s in _applicable(sub["items"], root)]
+        else:
+            schemas = [s for sub in schemas for s in _applicable(_property(sub, part), root)]
+        if not schemas:
+            break
+    return schemas
 
 
 def _types(sub: dict[str, Any]) -> set[str]:
