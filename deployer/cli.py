@@ -8,6 +8,7 @@ Heavy imports (the Azure SDKs, jsonschema, rich) happen inside the commands that
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from enum import Enum
@@ -233,7 +234,8 @@ def apply(
     if not stack.is_file():
         from deployer.errors import UsageError
 
-        raise UsageError(f"{stack}: no such file")
+        raise UsageError(f"{stack}: not a regular file (a device or a pipe?); give a stack or a saved plan file"
+                         if stack.exists() else f"{stack}: no such file")
     if is_saved_plan(stack):
         if only:
             from deployer.errors import UsageError
@@ -381,7 +383,7 @@ def _approve(auto_approve: bool, question: str) -> None:
 
     if auto_approve:
         return
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         raise UsageError("refusing to make changes without confirmation: not on a terminal; "
                          "pass --auto-approve to apply unattended")
     if not confirm(question):
@@ -391,15 +393,27 @@ def _approve(auto_approve: bool, question: str) -> None:
         raise typer.Exit(1)
 
 
+def _stdin_is_terminal() -> bool:
+    """False also when stdin is closed (`<&-` leaves sys.stdin None) or unusable."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def _execute(plan, run, fmt: str, parallelism: int, wait_for_nodes: bool, verb: str = "Apply") -> int:  # type: ignore[no-untyped-def]
     from deployer.apply.executor import execute
     from deployer.console import Progress
     from deployer.resources.read import LiveState
 
     progress = Progress(fmt)
-    with progress:
-        result = execute(plan, run.stack, run.clients, run.live or LiveState(), parallelism=parallelism,
-                         wait_for_nodes=wait_for_nodes, on_event=progress)
+    try:
+        with progress, progress.on_interrupt():
+            result = execute(plan, run.stack, run.clients, run.live or LiveState(), parallelism=parallelism,
+                             wait_for_nodes=wait_for_nodes, on_event=progress)
+    except KeyboardInterrupt:
+        progress.interrupted(verb, f"deploy {verb.lower()} {run.stack.file}")
+        raise
     progress.summary(result, verb)
     return 0 if result.ok else 1
 
@@ -453,6 +467,36 @@ def emulator_serve(
     serve(port=port, data_dir=resolve_data_dir(data))
 
 
+@emulator_app.command("reset")
+def emulator_reset(
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Data directory (default: $DEPLOY_LOCAL_DIR or ./.deploy)."),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the local emulator's state (everything the local target holds), e.g. when its state
+    file is damaged. Certificates and other files in the folder stay."""
+    from deployer.console import confirm, info
+    from deployer.emulator.core.store import STATE_FILES, reset_state, resolve_data_dir
+
+    folder = resolve_data_dir(data)
+    if not any((folder / name).exists() for name in STATE_FILES):
+        info(f"nothing to reset: {folder} holds no local state")
+        return
+    if not yes:
+        if not _stdin_is_terminal():
+            from deployer.errors import UsageError
+
+            raise UsageError("refusing to delete the local state without confirmation: not on a terminal; "
+                             "pass --yes")
+        if not confirm(f"Delete the local state in {folder} (every resource of the local target)?"):
+            info("Cancelled: nothing was deleted.")
+            raise typer.Exit(1)
+    removed = reset_state(folder)
+    info(f"local state reset: removed {', '.join(p.name for p in removed)} from {folder}")
+
+
 from deployer.ops.cli import register as _register_ops  # noqa: E402 - status, logs, wait, outputs (issue 13)
 
 _register_ops(app)
@@ -468,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # The SDKs log each failed credential and retry at WARNING; our own messages say what failed.
         logging.getLogger("azure").setLevel(logging.ERROR)
-    command = typer.main.get_command(app)
+    command = _command()
     try:
         result = command.main(args=argv, prog_name="deploy", standalone_mode=False)
     except click.NoArgsIsHelpError as exc:
@@ -483,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except typer.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # click's own exit, e.g. after a closed pipe (EPIPE) on stdout
+        return exc.code if isinstance(exc.code, int) else 1
     except typer.Abort:
         _error("aborted")
         return 1
@@ -497,13 +543,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+    except OSError as exc:  # the environment: a full disk, a closed pipe, a file system refusing a name
+        return _os_error(exc)
     except Exception as exc:  # a bug in the deployer, not a user mistake
         if os.environ.get("DEPLOY_DEBUG"):
             raise
         _error(f"internal error (a bug in batch-deployer, please report it): {type(exc).__name__}: {exc}\n"
                "Run again with DEPLOY_DEBUG=1 to see the traceback.")
         return 1
+    if result == 130:  # typer turns Ctrl-C (KeyboardInterrupt) in a command into a silent exit 130
+        _error("interrupted")
     return result if isinstance(result, int) else 0
+
+
+@functools.cache
+def _command():  # type: ignore[no-untyped-def]
+    """The click command tree typer builds from `app`: built once per process, not per `main()`
+    call (building it is two thirds of an in-process `deploy validate`)."""
+    return typer.main.get_command(app)
 
 
 def _click_exceptions():  # type: ignore[no-untyped-def]
@@ -515,12 +572,42 @@ def _click_exceptions():  # type: ignore[no-untyped-def]
     return exceptions
 
 
+def _os_error(exc: OSError) -> int:
+    """One line for an OSError that reached the edge, exit 1. A closed pipe (`deploy plan | head`)
+    is no error of ours to report: nothing is printed."""
+    import errno
+
+    if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+        _closed_pipe.append(True)  # run() points stdout at /dev/null before the interpreter exits
+        return 1
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    try:
+        if exc.filename:
+            _error(f"{exc.filename}: {reason}")
+        elif exc.errno in (errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT):
+            _error(f"cannot write the output: {reason}")
+        else:
+            _error(f"system error: {reason}")
+    except OSError:  # stderr is gone too: the exit code is all that is left
+        pass
+    return 1
+
+
 def _error(message: str) -> None:
     from deployer.console import print_error
 
     print_error(message)
 
 
+_closed_pipe: list[bool] = []
+
+
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if _closed_pipe:  # the interpreter's last flush of stdout would fail again, with a traceback
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+    sys.exit(code)

@@ -7,6 +7,7 @@ NO_COLOR is set. Machine-readable output (JSON) is written plainly to stdout, ne
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -24,17 +25,36 @@ if TYPE_CHECKING:
 def out() -> Console:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, emoji=False)
 
 
 @cache
 def err() -> Console:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 _STYLE = {"error": "bold red", "warning": "bold yellow"}
+
+
+# Characters that would break a diagnostic's one line or act on the terminal (escape sequences,
+# bidirectional overrides, line and paragraph separators), and lone surrogates (a file name that
+# is not UTF-8), which no stream can encode.
+_INVISIBLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+                        "\ud800-\udfff]")
+
+
+def visible(text: str, *, newlines: bool = False) -> str:
+    """User text as printable, one-line text: control and invisible characters as escapes."""
+    def escape_char(match: re.Match[str]) -> str:
+        char = match.group()
+        if newlines and char == "\n":
+            return char
+        code = ord(char)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _INVISIBLE.sub(escape_char, str(text))
 
 
 def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
@@ -42,14 +62,14 @@ def print_diagnostics(diagnostics: Iterable[Diagnostic]) -> None:
 
     console = err()
     for d in diagnostics:
-        where = d.file if not d.line else f"{d.file}:{d.line}:{d.column}"
+        where = visible(d.file) if not d.line else f"{visible(d.file)}:{d.line}:{d.column}"
         line = Text()
         line.append(where, style="bold")
         line.append(": ")
         line.append(f"{d.severity}:", style=_STYLE.get(d.severity, "bold"))
-        line.append(f" {d.message}")
+        line.append(f" {visible(d.message)}")
         if d.path:
-            line.append(f" (at {d.path})", style="dim")
+            line.append(f" (at {visible(d.path)})", style="dim")
         console.print(line)
 
 
@@ -69,10 +89,10 @@ def print_validation(results: Sequence[ValidationResult], fmt: str) -> None:
     for result in results:
         errors = sum(1 for d in result.diagnostics if d.severity == "error")
         if result.ok:
-            out().print(f"[green]ok[/green] {result.file}")
+            out().print(f"[green]ok[/green] {escape(visible(result.file))}")
         else:
             noun = "error" if errors == 1 else "errors"
-            out().print(f"[red]invalid[/red] {result.file}: {errors} {noun}")
+            out().print(f"[red]invalid[/red] {escape(visible(result.file))}: {errors} {noun}")
 
 
 def print_plan(plan: Plan, fmt: str) -> None:
@@ -95,7 +115,16 @@ def use_color() -> bool:
 
 
 def print_error(message: str) -> None:
-    err().print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False)
+    err().print(f"[bold red]error:[/bold red] {escape(visible(message, newlines=True))}", markup=True,
+                highlight=False)
+
+
+def escape(text: str) -> str:
+    """User text (file names, names, Azure's messages) inside markup: printed as written, never
+    read as rich markup (a file named `a[/b].yaml` would otherwise be a MarkupError)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(str(text))
 
 
 def write_json(value: Any) -> None:
@@ -147,6 +176,9 @@ class Progress:
         self._lock = threading.Lock()
         self._rows: dict[str, list[str]] = {}
         self._live: Any = None
+        self._running: dict[str, str] = {}  # address → action, started and not yet finished
+        self._finished: dict[str, str] = {}  # address → "done" | "failed" | "skipped"
+        self._at_interrupt: dict[str, str] | None = None
 
     def __enter__(self) -> Progress:
         if self.live_view:
@@ -164,18 +196,24 @@ class Progress:
 
     def _table(self) -> Any:
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, show_header=False, pad_edge=False)
         styles = {"started": "cyan", "done": "green", "failed": "bold red", "skipped": "yellow"}
         for address, (kind, action, elapsed, message) in self._rows.items():
             state = {"started": "running…", "done": "done", "failed": "failed", "skipped": "not started"}[kind]
-            table.add_row(address, action, f"[{styles[kind]}]{state}[/]", elapsed, message)
+            table.add_row(Text(address), Text(action), f"[{styles[kind]}]{state}[/]", elapsed, Text(message))
         return table
 
     def __call__(self, event: Any) -> None:
         import time as _time
 
         with self._lock:
+            if event.kind == "started":
+                self._running[event.address] = event.action
+            else:
+                self._running.pop(event.address, None)
+                self._finished[event.address] = event.kind
             if self.fmt == "json":
                 write_event({"time": _time.strftime("%Y-%m-%dT%H:%M:%S"), **event.to_dict()})
                 return
@@ -193,6 +231,55 @@ class Progress:
             }[event.kind]
             sys.stdout.write(f"{stamp} {text}\n")
             sys.stdout.flush()
+
+    def on_interrupt(self) -> Any:
+        """While the run lasts, Ctrl-C first notes what was running (the executor then lets those
+        steps finish before the interrupt reaches the command), then interrupts as usual."""
+        import contextlib
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return contextlib.nullcontext()
+
+        def handler(signum: int, frame: Any) -> None:
+            with self._lock:
+                if self._at_interrupt is None:
+                    self._at_interrupt = dict(self._running)
+            signal.default_int_handler(signum, frame)
+
+        @contextlib.contextmanager
+        def installed() -> Any:
+            previous = signal.signal(signal.SIGINT, handler)
+            try:
+                yield
+            finally:
+                signal.signal(signal.SIGINT, previous)
+
+        return installed()
+
+    def interrupted(self, verb: str, resume: str) -> None:
+        """What Ctrl-C stopped: what was running then (and how it ended), what is done, and how to go on."""
+        running = self._at_interrupt if self._at_interrupt is not None else dict(self._running)
+        done = [a for a, kind in self._finished.items() if kind == "done"]
+        how = {a: self._finished.get(a, "unknown") for a in running}
+        if self.fmt == "json":
+            write_event({"event": "interrupted", "inFlight": [{"address": a, "action": act, "outcome": how[a]}
+                                                              for a, act in running.items()],
+                         "done": done, "resume": resume})
+            return
+        lines = [f"{verb} interrupted: {len(done)} done"
+                 + (f", {len(running)} in flight (let finish, not rolled back):" if running else
+                    ", nothing in flight.")]
+        lines += [f"  in flight: {address}: {action}" + (f" ({how[address]})" if how[address] != "unknown" else "")
+                  for address, action in running.items()]
+        lines.append(f"Run `{resume}` again to finish: it plans from what is live now and makes only what is "
+                     "still missing.")
+        try:
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        except OSError:
+            pass
 
     def summary(self, result: Any, verb: str = "Apply") -> None:
         if self.fmt == "json":

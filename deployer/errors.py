@@ -72,3 +72,8 @@ class ApplyError(DeployerError):
 
 class AzureError(DeployerError):
     """Azure (or the emulator) refused a request; the message names the resource and the code."""
+
+
+class LocalStateError(DeployerError):
+    """The local target's state cannot be used (its folder is a file or read-only, its SQLite file
+    is damaged): the message names the file and what to do about it."""

@@ -57,6 +57,9 @@ class SavedPlan:
     plan: Plan  # the plan as saved
 
 
+MAX_PLAN_BYTES = 256 * 1024 * 1024  # a saved plan of a 1,000-pool stack is a few MB
+
+
 def is_saved_plan(path: Path) -> bool:
     """A saved plan is JSON; a stack is YAML, possibly a template starting with `{% import %}`."""
     if path.suffix.lower() == ".json":
@@ -64,8 +67,9 @@ def is_saved_plan(path: Path) -> bool:
     if path.suffix.lower() in (".yaml", ".yml"):
         return False
     try:
-        head = path.read_text(encoding="utf-8")[:200].lstrip()
-    except (OSError, UnicodeDecodeError):
+        with open(path, "rb") as handle:
+            head = handle.read(200).decode("utf-8", "replace").lstrip()
+    except OSError:
         return False
     return head.startswith("{") and not head.startswith(("{%", "{{", "{#"))
 
@@ -83,9 +87,14 @@ class SavedPlanFile:
 def read_saved_plan(path: Path) -> SavedPlanFile:
     """Read a saved plan and load its stack with the variables the plan was made with; refuse
     it when the stack (as rendered: templates, variables and env values included) changed."""
+    from deployer.errors import StackError
+    from deployer.stack.loader import read_bounded
+
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        document = json.loads(read_bounded(path, MAX_PLAN_BYTES, str(path), "saved plan").decode("utf-8"))
+    except StackError as exc:
+        raise UsageError(f"cannot read the saved plan {path}: {exc.diagnostics[0].message}") from None
+    except (OSError, ValueError, RecursionError) as exc:
         raise UsageError(f"cannot read the saved plan {path}: {exc}") from None
     if not isinstance(document, dict) or not document.get("stackFile") or not document.get("stackSha256"):
         raise UsageError(f"{path} is not a saved plan (no stackFile / stackSha256): save one with `deploy plan --out`")

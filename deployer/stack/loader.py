@@ -13,7 +13,9 @@ ourselves instead of using a constructor, because that lets us:
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,13 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 # Values built from the node graph, aliases counted every time they are expanded.
 # A 1,000-pool stack builds about 60,000; a billion-laughs file would build 10**9.
 MAX_EXPANDED_NODES = 1_000_000
+# The deepest real stack nests about a dozen levels (a pool's container registry identity);
+# bounding the depth keeps every later walk (schema, checks, renderers) far from the recursion
+# limit. libyaml itself stops at 1,000 levels.
+MAX_DEPTH = 64
+# Azure's integers are at most 64-bit (20 digits); a longer literal is a mistake, and one over
+# 4,300 digits would not even convert (Python's int() guard against quadratic conversion).
+MAX_INT_DIGITS = 40
 
 PathKey = tuple[str | int, ...]
 
@@ -43,6 +52,10 @@ _NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
 
 _CORE = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {f"{_CORE}{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+_ANCHOR = re.compile(r"^&\S+\s+")
+# What YAML 1.2 calls printable (c-printable): anything else makes the reader stop, and PyYAML
+# reports it by character offset only; we give the line and column instead.
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -122,31 +135,42 @@ def format_path(path: PathKey) -> str:
     return out
 
 
-def read_stack_text(path: Path, display: str | None = None) -> str:
-    """Read a stack file as UTF-8 text, turning every way this can fail into a diagnostic."""
-    name = display or str(path)
+def read_bounded(path: Path, limit: int, name: str, what: str) -> bytes:
+    """Read at most `limit` bytes of `path`, refusing more: `st_size` says nothing about a pipe,
+    `/dev/zero` or a file that grows while it is read, so the bound is on what is actually read.
+    Every way this can fail is a StackError naming the file."""
     try:
-        if path.is_dir():
-            raise _fail(name, "is a directory; give the path of a stack file (.yaml) inside it")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _fail(
-                name,
-                f"file is {size / 1e6:.1f} MB, over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit for a "
-                "stack; split it or check that this is the right file",
-            )
-        raw = path.read_bytes()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:  # known too big: do not read it
+                raise _fail(name, f"file is {info.st_size / 1e6:.1f} MB, over the {limit // (1024 * 1024)} MB "
+                            f"limit for a {what}; split it or check that this is the right file")
+            raw = handle.read(limit + 1)
     except FileNotFoundError:
         raise _fail(name, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(name, f"is a directory; give the path of a {what} (.yaml) inside it") from None
     except PermissionError:
         raise _fail(name, "permission denied while reading the file") from None
     except OSError as exc:
         raise _fail(name, f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > limit:
+        raise _fail(name, f"more than {limit // (1024 * 1024)} MB to read, over the limit for a {what}; "
+                    "check that this is the right file (not a device, a pipe or a log)")
+    return raw
+
+
+def read_stack_text(path: Path, display: str | None = None, what: str = "stack") -> str:
+    """Read a stack (or variable) file as UTF-8 text, turning every way this can fail into a diagnostic."""
+    name = display or str(path)
+    raw = read_bounded(path, MAX_FILE_BYTES, name, f"{what} file")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) >= 2 and (raw[0] == 0) != (raw[1] == 0)):
+        raise _fail(name, "the file is UTF-16 (or UTF-32); save it as UTF-8", line=1, column=1)
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        column = len(raw[raw.rfind(b"\n", 0, exc.start) + 1 : exc.start].decode("utf-8", "replace")) + 1
         raise StackError(
             [
                 Diagnostic(
@@ -157,6 +181,23 @@ def read_stack_text(path: Path, display: str | None = None) -> str:
                 )
             ]
         ) from None
+    check_printable(text, name)
+    return text
+
+
+def check_printable(text: str, name: str) -> None:
+    """Refuse a NUL or control character with its line and column (YAML allows tab, newline and
+    carriage return only; other characters can be written as escapes in double quotes)."""
+    bad = _NOT_PRINTABLE.search(text)
+    if bad is None:
+        return
+    line = text.count("\n", 0, bad.start()) + 1
+    column = bad.start() - (text.rfind("\n", 0, bad.start()) + 1) + 1
+    code = ord(bad.group())
+    raise StackError([Diagnostic(
+        name, line, column,
+        f"control character U+{code:04X} is not allowed in a YAML file; remove it, or write it as "
+        f"\\u{code:04x} inside a double-quoted string")])
 
 
 def load_stack_file(path: Path, display: str | None = None,
@@ -201,55 +242,82 @@ def load_yaml_text(text: str, file: str) -> LoadedDocument:
     if root is None:
         raise _fail(file, "the file is empty; a stack needs at least `stack:` and `target:`", line=1, column=1)
     _refuse_alias_bombs(root, file)
-    builder = _Builder(file)
+    builder = _Builder(file, text)
     data = builder.build(root, ())
     if builder.diagnostics:
         raise StackError(builder.diagnostics)
     return LoadedDocument(data=data, source=builder.source, text=text)
 
 
-def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
-    """Measure what aliases would expand to before expanding anything (memoized over the DAG)."""
-    sizes: dict[int, int] = {}
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [v for _, v in node.value]
+    return []
+
+
+def _measure(root: yaml.Node) -> dict[int, tuple[int, int]]:
+    """(values built, levels of nesting) of every collection node, aliases counted every time
+    they are expanded. An explicit stack, not recursion: libyaml lets documents nest 1,000 deep,
+    past Python's recursion limit. A node that contains itself (a recursive alias) counts 1 here;
+    the builder reports it with its position."""
+    measured: dict[int, tuple[int, int]] = {}
     visiting: set[int] = set()
+    todo: list[tuple[yaml.Node, list[yaml.Node] | None]] = [(root, None)]
+    while todo:
+        node, children = todo.pop()
+        if children is not None:  # its children are measured: measure it
+            visiting.discard(id(node))
+            size, depth = 1, 0
+            for child in children:
+                child_size, child_depth = measured.get(id(child), (1, 1))
+                size += child_size
+                depth = max(depth, child_depth)
+            measured[id(node)] = (size, depth + 1)
+            continue
+        if isinstance(node, yaml.ScalarNode) or id(node) in measured or id(node) in visiting:
+            continue
+        visiting.add(id(node))
+        children = _children(node)
+        todo.append((node, children))
+        todo.extend((child, None) for child in children if not isinstance(child, yaml.ScalarNode))
+    return measured
 
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        if isinstance(node, yaml.ScalarNode):
-            return 1
-        if key in visiting:
-            return 1  # recursive alias: the builder reports it with its position
-        visiting.add(key)
-        children = node.value if isinstance(node, yaml.SequenceNode) else [v for _, v in node.value]
-        total = 1 + sum(size(child) for child in children)
-        visiting.discard(key)
-        sizes[key] = total
-        return total
 
-    total = size(root)
-    if total <= MAX_EXPANDED_NODES:
-        return
-    node = root
-    while True:  # walk down to where the explosion starts, to point the user at it
-        children = node.value if isinstance(node, yaml.SequenceNode) else [v for _, v in node.value]
-        big = [c for c in children if sizes.get(id(c), 1) > MAX_EXPANDED_NODES]
-        if not big:
-            break
-        node = big[0]
-    mark = node.start_mark
-    raise StackError(
-        [
-            Diagnostic(
-                file,
-                mark.line + 1,
-                mark.column + 1,
-                f"anchors and aliases here expand to {total:,} values, over the limit of "
-                f"{MAX_EXPANDED_NODES:,} (an alias bomb?); write the values out or nest fewer aliases",
-            )
-        ]
-    )
+def _refuse_alias_bombs(root: yaml.Node, file: str) -> None:
+    """Measure what aliases would expand to, and how deep values nest, before building anything."""
+    measured = _measure(root)
+    total, depth = measured.get(id(root), (1, 1))
+    if total > MAX_EXPANDED_NODES:
+        node = root
+        while True:  # walk down to where the explosion starts, to point the user at it
+            big = [c for c in _children(node) if measured.get(id(c), (1, 1))[0] > MAX_EXPANDED_NODES]
+            if not big:
+                break
+            node = big[0]
+        mark = node.start_mark
+        raise StackError(
+            [
+                Diagnostic(
+                    file,
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"anchors and aliases here expand to {total:,} values, over the limit of "
+                    f"{MAX_EXPANDED_NODES:,} (an alias bomb?); write the values out or nest fewer aliases",
+                )
+            ]
+        )
+    if depth > MAX_DEPTH:
+        node, level = root, 1
+        while level <= MAX_DEPTH:  # follow the deepest branch to the first level past the limit
+            node = max(_children(node), key=lambda c: measured.get(id(c), (1, 1))[1])
+            level += 1
+        mark = node.start_mark
+        raise StackError([Diagnostic(file, mark.line + 1, mark.column + 1,
+                                     f"values nest {depth:,} levels deep, over the limit of {MAX_DEPTH} for a "
+                                     "stack (the deepest Azure property is about a dozen levels down); "
+                                     "this is where it goes past the limit")])
 
 
 def _only_comments(text: str) -> bool:
@@ -271,6 +339,8 @@ def _yaml_error(file: str, text: str, exc: yaml.MarkedYAMLError) -> StackError:
     problem = exc.problem or "invalid YAML"
     if mark is not None and _char_at(text, mark.line, mark.column) == "\t" or "'\\t'" in problem:
         message = "tab character in indentation; YAML indents with spaces only"
+    elif "maximum nesting depth" in problem:
+        message = f"values nest too many levels deep here, over the limit of {MAX_DEPTH} for a stack"
     elif exc.context and "found undefined alias" in str(exc.context) or "undefined alias" in problem:
         message = f"YAML {exc.context or ''} {problem}".strip()
     else:
@@ -282,8 +352,9 @@ def _yaml_error(file: str, text: str, exc: yaml.MarkedYAMLError) -> StackError:
 class _Builder:
     """Turns a composed node graph into dicts, lists and scalars with a bounded expansion."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, text: str = ""):
         self.file = file
+        self.text = text
         self.source = SourceMap(file)
         self.diagnostics: list[Diagnostic] = []
         self.active: set[int] = set()
@@ -338,9 +409,19 @@ class _Builder:
             result[key] = self.build(value_node, child)
         return result
 
+    def _plain_untagged(self, node: yaml.ScalarNode) -> bool:
+        """A plain scalar with neither a tag nor more than one line: its source text is its value
+        (after an anchor), so PyYAML's `str` is its implicit YAML 1.1 resolution, not `!!str`."""
+        if node.style or not self.text:
+            return False
+        source = self.text[node.start_mark.index : node.end_mark.index]
+        return _ANCHOR.sub("", source) == node.value
+
     def _scalar(self, node: yaml.ScalarNode, path: PathKey) -> Any:
         value: str = node.value
         tag = node.tag
+        if tag == f"{_CORE}str" and value[:1] in _NUMBER_START and _implicit_12(value) and self._plain_untagged(node):
+            tag = _CORE_12[_implicit_12(value)]  # `1e3`, `0o17`: numbers in YAML 1.2, text in 1.1
         if tag in (f"{_CORE}str", f"{_CORE}timestamp"):
             return value  # dates stay text: Azure takes ISO-8601 strings
         # Anything else PyYAML resolved by YAML 1.1 rules (or an explicit !!int on a quoted
@@ -349,12 +430,15 @@ class _Builder:
             return None
         if value in _BOOL:
             return _BOOL[value]
-        if _INT.match(value):
-            return int(value)
-        if _INT_OCT.match(value):
-            return int(value[2:], 8)
-        if _INT_HEX.match(value):
-            return int(value[2:], 16)
+        digits = value.lstrip("+-")
+        if _INT.match(value) or _INT_OCT.match(value) or _INT_HEX.match(value):
+            if len(digits) > MAX_INT_DIGITS:
+                self._error(node, f"a number of {len(digits):,} digits is too large for a stack (Azure's "
+                            "integers are at most 64-bit); quote it if it is text", path)
+                return None
+            if _INT.match(value):
+                return int(value)
+            return int(value[2:], 8 if value.startswith("0o") else 16)
         if _FLOAT.match(value):
             return float(value)
         if _INF.match(value):
@@ -367,6 +451,17 @@ class _Builder:
 
 
 _RESOLVER = yaml.resolver.Resolver()
+_CORE_12 = {"int": f"{_CORE}int", "float": f"{_CORE}float"}
+_NUMBER_START = frozenset("0123456789+-.")
+
+
+def _implicit_12(value: str) -> str:
+    """The YAML 1.2 core schema's number type of a plain scalar ("int", "float"), or ""."""
+    if _INT.match(value) or _INT_OCT.match(value) or _INT_HEX.match(value):
+        return "int"
+    if _FLOAT.match(value) or _INF.match(value) or _NAN.match(value):
+        return "float"
+    return ""
 
 
 def _implicit_tag(value: str) -> str:

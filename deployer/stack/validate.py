@@ -17,6 +17,7 @@ from typing import Any
 from deployer.errors import Diagnostic, StackError
 from deployer.stack.checks import run_checks
 from deployer.stack.loader import LoadedDocument, load_stack_file
+from deployer.stack.numbers import check_numbers
 from deployer.stack.schema import check_schema
 from deployer.stack.spellings import normalize_spellings
 
@@ -104,7 +105,7 @@ def _gc_paused() -> Iterator[None]:
 
 def validate_document(doc: LoadedDocument, base_dir: Path) -> ValidationResult:
     spelled = normalize_spellings(doc)  # first: the checks and the model see one spelling
-    semantic = spelled + run_checks(doc, base_dir)
+    semantic = spelled + run_checks(doc, base_dir) + check_numbers(doc)
     # Where a semantic check and the schema flag the same spot (a name's pattern, say), the
     # semantic message explains the rule in words; the schema's regex adds nothing.
     flagged = {(d.line, d.column) for d in semantic}

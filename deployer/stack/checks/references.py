@@ -7,6 +7,8 @@ is caught here, with the names that do exist, instead of at apply time as an Azu
 from __future__ import annotations
 
 import difflib
+import stat
+from pathlib import Path
 
 from deployer.stack.checks.view import Node, StackView, mapping, sequence, sub
 from deployer.stack.loader import PathKey
@@ -64,10 +66,23 @@ def _applications(view: StackView, account: Node) -> None:
             if not isinstance(file, str):
                 continue
             target = view.base_dir / file
-            if not target.is_file():
-                view.error((*version.path, "file"),
-                           f"application package file {file!r} not found (looked for {target}); "
-                           "paths are relative to the stack file")
+            problem = package_file_problem(target)
+            if problem:
+                view.error((*version.path, "file"), f"application package file {file!r} {problem}")
+
+
+def package_file_problem(target: Path) -> str:
+    """Why an application zip cannot be uploaded, or "": it must be a regular file (a device or a
+    pipe would be read forever), and a name the file system refuses is said so, not raised."""
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        return f"not found (looked for {target}); paths are relative to the stack file"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or type(exc).__name__}"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file; give the path of a zip file"
+    return ""
 
 
 def _package_refs(view: StackView, account: Node, refs: object, path: PathKey) -> None:

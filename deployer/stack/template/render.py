@@ -12,7 +12,7 @@ from typing import Any
 from deployer.errors import Diagnostic, StackError
 from deployer.stack.suggest import closest
 from deployer.stack.template import limits
-from deployer.stack.template.limits import bounded_render, check_binop, time_limit
+from deployer.stack.template.limits import bounded_render, limited_sandbox, time_limit
 from deployer.stack.template.linemap import SYNTAX, Rendered, clean, has_template_syntax, mark, tag_end, unmark
 from deployer.stack.template.variables import stack_vars
 
@@ -74,7 +74,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
     context_vars.update(variables or {})
 
     import jinja2
-    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+    from jinja2.sandbox import SecurityError
 
     files: list[str] = [file]  # file id → display name; 0 is the stack
     sources: dict[str, str] = {file: text}
@@ -113,16 +113,7 @@ def render_stack_text(text: str, file: str, base_dir: Path,
             where = " or ".join(_display(root) if root != presets else "the built-in presets" for root in roots)
             raise jinja2.TemplateNotFound(template, f"template {template!r} not found in {where}")
 
-    class StackEnvironment(ImmutableSandboxedEnvironment):
-        """The sandbox, with `*` and `**` unable to build values past the size of a stack."""
-
-        intercepted_binops = frozenset({"*", "**"})
-
-        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-            check_binop(operator, left, right)
-            return super().call_binop(context, operator, left, right)
-
-    environment = StackEnvironment(loader=StackLoader(), undefined=jinja2.StrictUndefined, autoescape=False)
+    environment = limited_sandbox()(loader=StackLoader(), undefined=jinja2.StrictUndefined, autoescape=False)
     environment.filters["json"] = _flow_json
     environment.globals["fail"] = _fail
     try:

@@ -25,7 +25,7 @@ def load_variables(var_files: Sequence[Path] = (), assignments: Sequence[str] = 
     merged: dict[str, Any] = {}
     for path in var_files:
         name = str(path)
-        text = read_stack_text(path, name)
+        text = read_stack_text(path, name, "variable")
         if not text.strip() or all(not s.strip() or s.lstrip().startswith("#") for s in text.splitlines()):
             continue  # an empty variable file sets nothing
         doc = load_yaml_text(text, name)
