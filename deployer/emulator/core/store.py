@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS docs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS docs_by_parent ON docs (kind, parent, key);
 CREATE INDEX IF NOT EXISTS docs_by_key ON docs (key);
+CREATE INDEX IF NOT EXISTS docs_by_state ON docs (kind, json_extract(body, '$.meta.state'), parent, key);
 """
 
 # Connections inherited across fork() are never closed by the child (closing them could
@@ -85,6 +86,9 @@ class Doc:
     created: float  # epoch seconds (emulator clock)
     updated: float
     body: dict[str, Any]
+
+
+DocList = list[Doc]  # (inside Store, `list` names its method)
 
 
 class Store:
@@ -188,6 +192,40 @@ class Store:
         sql = (f"SELECT COUNT(*) FROM docs WHERE kind = ? AND parent = ? "
                f"AND coalesce(json_extract(body, ?), '') NOT IN ({marks})")
         return int(self._conn().execute(sql, (kind, parent, field, *not_in)).fetchone()[0])
+
+    # The expression of the `docs_by_state` index: queries must spell it exactly so to use it.
+    _STATE = "json_extract(body, '$.meta.state')"
+
+    def by_state(
+        self, kind: str, states: tuple[str, ...], *, parent: str | None = None, limit: int | None = None
+    ) -> DocList:
+        """Documents of a kind whose `meta.state` is one of `states` (of one parent, if given),
+        ordered by key: an indexed query, so it costs what it returns, not the size of the kind."""
+        marks = ", ".join("?" for _ in states)
+        sql = (f"SELECT {self._COLS} FROM docs INDEXED BY docs_by_state "
+               f"WHERE kind = ? AND {self._STATE} IN ({marks})")
+        args: list[Any] = [kind, *states]
+        if parent is not None:
+            sql += " AND parent = ?"
+            args.append(parent)
+        sql += " ORDER BY key"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [self._doc(r) for r in self._conn().execute(sql, args).fetchall()]
+
+    def any_state(self, kind: str, states: tuple[str, ...], *, parent: str) -> bool:
+        """Whether any document of a kind under `parent` is in one of `states` (one index probe)."""
+        marks = ", ".join("?" for _ in states)
+        sql = (f"SELECT 1 FROM docs INDEXED BY docs_by_state WHERE kind = ? AND {self._STATE} IN ({marks}) "
+               "AND parent = ? LIMIT 1")
+        return self._conn().execute(sql, (kind, *states, parent)).fetchone() is not None
+
+    def max_field(self, kind: str, *, parent: str, field: str) -> float | None:
+        """The largest numeric JSON `field` (a path such as `$.meta.stateTime`) under `parent`."""
+        sql = "SELECT MAX(json_extract(body, ?)) FROM docs WHERE kind = ? AND parent = ?"
+        row = self._conn().execute(sql, (field, kind, parent)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def read_data(self, kind: str, key: str) -> bytes | None:
         row = self._conn().execute("SELECT data FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone()

@@ -1,0 +1,876 @@
+"""The node agent: runs the tasks of a data directory's Batch jobs on this machine.
+
+One loop (`Agent.tick`), owning every task's state once execution is on (batch_data's timer
+simulation is then off for all jobs):
+
+1. reap: processes that ended -> output files, exit conditions, retries, the task's
+   executionInfo (and the job actions its exit options ask for) written to the store;
+2. enforce: maxWallClockTime and tasks terminated or deleted through the API (their stored
+   document moved on) -> the whole process group is killed;
+3. jobs: every job not yet completed (one indexed query), settled as the data plane settles it;
+   jobs that ended get their job release task on every node that ran their preparation;
+4. schedule: for each active job by priority, its queued tasks (an indexed query, no more than
+   the free slots unless dependencies must be checked) go to nodes with free slots, spread or
+   pack, after the node's start task (waitForSuccess) and the job's preparation task.
+
+Every state change is a store write with the etag the agent last wrote, so an API call that
+changed a task in between (terminate, delete, requeue) always wins.
+
+Restart (`recover`): tasks the store says are running belong to an agent that died: their
+process groups are killed and they are requeued (requeueCount + 1), as Batch requeues the tasks
+of a node that restarts; each node's start task runs again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import selectors
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..batch_data import models, pools
+from ..batch_mgmt import models as mgmt
+from ..core import Doc, Store, clock
+from . import environment, files, layout, process, rules
+from .node import KIND_NODE, Node, Proc
+
+KIND_PREP = models.KIND_PREP
+NOT_DONE_JOB_STATES = ("active", "disabling", "disabled", "enabling", "terminating", "deleting")
+ENFORCE_SECONDS = 0.1
+IDLE_WAIT_SECONDS = 0.1
+RELEASE_WALL_SECONDS = 15 * 60.0
+
+
+def prep_key(job_key: str, node_id: str) -> str:
+    return f"{job_key}/preprelease/{node_id}"
+
+
+@dataclass
+class Run:
+    """A task the agent runs: its process(es) on one node, or on several (multi-instance)."""
+
+    key: str
+    job_key: str
+    account_key: str
+    etag: str
+    nodes: list[Node]
+    slots: int
+    task_dir: Path
+    body: dict[str, Any]
+    job: dict[str, Any]
+    started: float
+    deadline: float | None
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    phase: str = "main"  # "coordination" first for a multi-instance task with a coordination command
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Aux:
+    """A start, job preparation or job release task on one node."""
+
+    kind: str  # start | prep | release
+    node: Node
+    proc: Proc
+    job_key: str | None = None
+    spec: dict[str, Any] = field(default_factory=dict)
+    retries: int = 0
+
+
+@dataclass
+class _JobSeen:
+    account_key: str
+    job_id: str
+    release: dict[str, Any] | None
+    nodes: dict[str, Node] = field(default_factory=dict)  # node key -> node that prepared it
+
+
+class Agent:
+    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+        self.store = Store(data_dir)
+        self.data_dir = self.store.data_dir
+        self.nodes: dict[str, Node] = {}
+        self.runs: dict[str, Run] = {}
+        self.aux: list[Aux] = []
+        self.jobs_seen: dict[str, _JobSeen] = {}
+        self._accounts: dict[str, Doc | None] = {}
+        self._last_enforce = 0.0
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._stopped = threading.Event()
+        self._container_runtime: bool | None = None
+
+    # ==========================================================================================
+    # the loop
+    # ==========================================================================================
+
+    def notify(self) -> None:
+        """Something changed (a job or task was added): look now rather than at the next poll."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"x")
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.notify()
+
+    def run(self, *, idle_exit: float | None = None) -> None:
+        """Tick until stopped (or, with `idle_exit`, until nothing ran for that many seconds)."""
+        self.recover()
+        idle_since: float | None = None
+        try:
+            while not self._stopped.is_set():
+                busy = self.tick()
+                if busy:
+                    idle_since = None
+                elif idle_exit is not None:
+                    now = time.monotonic()
+                    idle_since = idle_since or now
+                    if now - idle_since >= idle_exit:
+                        return
+                self._wait(IDLE_WAIT_SECONDS)
+        finally:
+            self.shutdown()
+
+    def _wait(self, timeout: float) -> None:
+        """Sleep until a process ends, `notify()` is called, or `timeout` passes."""
+        sel = selectors.DefaultSelector()
+        opened: list[int] = []
+        try:
+            sel.register(self._wake_r, selectors.EVENT_READ)
+            for p in self._popens():
+                try:
+                    fd = os.pidfd_open(p.pid)
+                except (OSError, AttributeError):
+                    continue
+                opened.append(fd)
+                sel.register(fd, selectors.EVENT_READ)
+            sel.select(timeout)
+        finally:
+            sel.close()
+            for fd in opened:
+                os.close(fd)
+            with contextlib.suppress(BlockingIOError, OSError):
+                while os.read(self._wake_r, 4096):
+                    pass
+
+    def _popens(self) -> Iterable[subprocess.Popen[bytes]]:
+        for run in self.runs.values():
+            yield from (p for p in run.procs if p.returncode is None)
+        for a in self.aux:
+            yield a.proc.popen
+
+    def tick(self) -> bool:
+        """One pass; True while there is work (something running, or queued in an active job)."""
+        now = clock.now()
+        self._accounts.clear()
+        self._reap(now)
+        if now - self._last_enforce >= ENFORCE_SECONDS:
+            self._enforce(now)
+            self._last_enforce = now
+        else:
+            self._enforce_deadlines(now)
+        jobs = self._jobs(now)
+        self._end_jobs(jobs, now)
+        queued = self._schedule(jobs, now)
+        return bool(self.runs or self.aux or queued)
+
+    def shutdown(self) -> None:
+        """Kill everything still running (the agent never leaves a process behind)."""
+        for run in list(self.runs.values()):
+            for p in run.procs:
+                process.kill_tree(p)
+        for a in self.aux:
+            process.kill_tree(a.proc.popen)
+        self.runs.clear()
+        self.aux.clear()
+        self.store.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    # ==========================================================================================
+    # recovery after a crash
+    # ==========================================================================================
+
+    def recover(self) -> None:
+        now = clock.now()
+        for doc in self.store.by_state(models.KIND_TASK, ("running",)):
+            m = doc.body["meta"]
+            for pgid, ticks in m.get("pids") or []:
+                process.kill_orphan(int(pgid), ticks)
+            with self.store.transaction():
+                current = self.store.get(doc.kind, doc.key)
+                if current is None or current.body["meta"]["state"] != "running":
+                    continue
+                body = copy.deepcopy(current.body)
+                _requeue(body["meta"], now, count_as="requeue")
+                self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
+
+    # ==========================================================================================
+    # jobs
+    # ==========================================================================================
+
+    def _account(self, key: str) -> Doc | None:
+        if key not in self._accounts:
+            self._accounts[key] = self.store.get(mgmt.KIND_ACCOUNT, key)
+        return self._accounts[key]
+
+    def _jobs(self, now: float) -> list[tuple[Doc, Doc]]:
+        """(account, job) of every job not completed yet, settled at `now`."""
+        out = []
+        for job in self.store.by_state(models.KIND_JOB, NOT_DONE_JOB_STATES):
+            account = self._account(job.parent)
+            if account is None:
+                continue
+            settled = models.settle_job(self.store, account, job, now)
+            if settled is not None:
+                out.append((account, settled))
+        return out
+
+    def _end_jobs(self, jobs: list[tuple[Doc, Doc]], now: float) -> None:
+        """Jobs that ended since the last tick: kill their processes, run their release tasks."""
+        live = {j.key for _, j in jobs if j.body["meta"]["state"] not in ("terminating", "deleting")}
+        for job_key in [k for k in self.jobs_seen if k not in live]:
+            seen = self.jobs_seen.pop(job_key)
+            for run in [r for r in self.runs.values() if r.job_key == job_key]:
+                self._kill_run(run)
+            for a in [a for a in self.aux if a.job_key == job_key and a.kind == "prep"]:
+                process.kill_tree(a.proc.popen)
+                self.aux.remove(a)
+            if seen.release and self.store.get(models.KIND_JOB, job_key) is not None:
+                for node in seen.nodes.values():
+                    self._start_release(seen, job_key, node, now)
+
+    # ==========================================================================================
+    # nodes
+    # ==========================================================================================
+
+    def _pool_nodes(self, account: Doc, pool: Doc, now: float) -> list[Node]:
+        """The pool's nodes now (created, mounted and start task started on first sight)."""
+        props = mgmt.pool_properties(pool)
+        per_node = int(props.get("taskSlotsPerNode") or 1)
+        pid = pools.pool_id(pool)
+        out = []
+        for info in pools.nodes(pool, now):
+            key = f"{pool.key}/nodes/{info.index}"
+            node = self.nodes.get(key)
+            if node is None or node.id != info.id:
+                root = layout.node_root(self.data_dir, str(account.body["name"]), pid, info.id)
+                ip = f"10.0.{info.index // 250}.{4 + info.index % 250}"
+                node = Node(pool.key, account.key, str(account.body["name"]), pid, info.index, info.id,
+                            info.dedicated, root, per_node, ip)
+                self.nodes[key] = node
+                self._boot(node, account, pool, now)
+            node.capacity = per_node
+            out.append(node)
+        return out
+
+    def _boot(self, node: Node, account: Doc, pool: Doc, now: float) -> None:
+        props = mgmt.pool_properties(pool)
+        node.make_dirs()
+        try:
+            files.mount_all(self.store, props.get("mountConfiguration"), self.data_dir, layout.mounts_dir(node.root))
+            for app, version in files.package_refs(props.get("applicationPackages")):
+                ref, path = files.install_package(self.store, account, app, version, layout.applications_dir(node.root))
+                node.packages[ref] = path
+        except (files.DataError, OSError) as exc:
+            node.broken = True
+            node.write_state(self.store, "unusable", _start_info_failure(now, rules.failure_info(
+                getattr(exc, "code", "NodeSetupFailed"), getattr(exc, "message", str(exc)))))
+            return
+        start = props.get("startTask") or {}
+        if not start.get("commandLine"):
+            node.ready = True
+            node.write_state(self.store, "idle", None)
+            return
+        node.start_spec = start
+        node.ready = not bool(start.get("waitForSuccess", True))
+        self._spawn_start(node, now)
+
+    def _spawn_start(self, node: Node, now: float) -> None:
+        spec = node.start_spec
+        sdir = layout.startup_dir(node.root)
+        wd = sdir / "wd"
+        wd.mkdir(parents=True, exist_ok=True)
+        ctx = self._node_context(node)
+        env = environment.task_environment(ctx, task_dir=sdir, identity=spec.get("userIdentity"),
+                                           own=spec.get("environmentSettings"))
+        env["AZ_BATCH_TASK_WORKING_DIR"] = str(wd)
+        try:
+            account = self._account(node.account_key)
+            if account is not None:
+                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd)
+            popen = process.spawn(str(spec["commandLine"]), wd, env, sdir / "stdout.txt", sdir / "stderr.txt")
+        except (files.DataError, process.SpawnError) as exc:
+            self._start_task_ended(node, now, None, rules.failure_info(getattr(exc, "code", "CommandProgramNotFound"),
+                                                                       str(exc)))
+            return
+        node.start = Proc(popen, now, None)
+        self.aux.append(Aux("start", node, node.start, spec=spec, retries=node.start_retries))
+        node.write_state(self.store, "starting", {"state": "running", "startTime": clock.iso(now),
+                                                  "retryCount": node.start_retries})
+
+    def _start_task_ended(self, node: Node, now: float, code: int | None, failure: dict[str, Any] | None) -> None:
+        spec = node.start_spec
+        started = node.start.started if node.start else now
+        node.start = None
+        if failure is None and code not in (None, 0):
+            failure = rules.exit_code_failure(code)
+        if failure is not None and rules.may_retry(node.start_retries, int(spec.get("maxTaskRetryCount") or 0)):
+            node.start_retries += 1
+            self._spawn_start(node, now)
+            return
+        info: dict[str, Any] = {"state": "completed", "startTime": clock.iso(started), "endTime": clock.iso(now),
+                                "retryCount": node.start_retries, "result": "failure" if failure else "success"}
+        if code is not None:
+            info["exitCode"] = code
+        if failure is not None:
+            info["failureInfo"] = failure
+        waited = bool(spec.get("waitForSuccess", True))
+        if failure is not None and waited:
+            node.broken = True
+            node.write_state(self.store, "starttaskfailed", info)
+        else:
+            node.ready = True
+            node.write_state(self.store, "idle", info)
+
+    def _node_context(self, node: Node, packages: dict[str, Path] | None = None) -> environment.NodeContext:
+        return environment.NodeContext(
+            account=node.account,
+            account_url=f"https://{node.account}.emulator/batch/{node.account}",
+            pool_id=node.pool_id,
+            node_id=node.id,
+            dedicated=node.dedicated,
+            root=node.root,
+            ip=node.ip,
+            packages=dict(node.packages) if packages is None else packages,
+        )
+
+    # ==========================================================================================
+    # job preparation and release
+    # ==========================================================================================
+
+    def _prep_ready(self, account: Doc, job: Doc, node: Node, now: float) -> bool:
+        """Whether tasks of `job` may run on `node` (its preparation task started or done)."""
+        prep = job.body.get("jobPreparationTask")
+        seen = self.jobs_seen.setdefault(job.key, _JobSeen(account.key, job.body["id"], job.body.get("jobReleaseTask")))
+        if not prep:
+            seen.nodes.setdefault(node.key, node)
+            return True
+        state = node.prepared.get(job.key)
+        if state is None:
+            seen.nodes[node.key] = node
+            self._start_prep(account, job, node, now)
+            state = node.prepared.get(job.key)
+        wait = bool(prep.get("waitForSuccess", True))
+        return state == "succeeded" or (not wait and state is not None)
+
+    def _special_env(self, node: Node, job_id: str, task_dir: Path, spec: dict[str, Any]) -> dict[str, str]:
+        ctx = self._node_context(node)
+        jp = layout.job_dir(node.root, job_id) / layout.JOB_PREPARATION
+        return environment.task_environment(ctx, task_dir=task_dir, job_id=job_id, task_id=str(spec.get("id") or ""),
+                                            identity=spec.get("userIdentity"), job_prep_dir=jp,
+                                            own=spec.get("environmentSettings"))
+
+    def _spawn_special(self, kind: str, node: Node, job_key: str, job_id: str, spec: dict[str, Any],
+                       now: float, retries: int = 0) -> str | None:
+        """Start a preparation or release task; its error message if it could not start."""
+        tdir = layout.job_dir(node.root, job_id) / (layout.JOB_PREPARATION if kind == "prep" else layout.JOB_RELEASE)
+        wd = tdir / "wd"
+        wd.mkdir(parents=True, exist_ok=True)
+        env = self._special_env(node, job_id, tdir, spec)
+        try:
+            account = self._account(node.account_key)
+            if account is not None:
+                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd)
+            popen = process.spawn(str(spec["commandLine"]), wd, env, tdir / "stdout.txt", tdir / "stderr.txt")
+        except (files.DataError, process.SpawnError) as exc:
+            return str(exc)
+        wall = _seconds((spec.get("constraints") or {}).get("maxWallClockTime"))
+        if kind == "release":
+            wall = min(wall or RELEASE_WALL_SECONDS, RELEASE_WALL_SECONDS)
+        self.aux.append(Aux(kind, node, Proc(popen, now, now + wall if wall else None), job_key, spec, retries))
+        self._write_prep_info(job_key, node, kind, {"state": "running", "startTime": clock.iso(now),
+                                                   "retryCount": retries,
+                                                   "taskRootDirectory": layout.task_relative(job_id, tdir.name)})
+        return None
+
+    def _start_prep(self, account: Doc, job: Doc, node: Node, now: float, retries: int = 0) -> None:
+        node.prepared[job.key] = "running"
+        error = self._spawn_special("prep", node, job.key, job.body["id"], job.body["jobPreparationTask"], now, retries)
+        if error is not None:
+            node.prepared[job.key] = "failed"
+            self._write_prep_info(job.key, node, "prep", {"state": "completed", "result": "failure",
+                                                         "failureInfo": rules.failure_info("PreparationFailed", error)})
+
+    def _start_release(self, seen: _JobSeen, job_key: str, node: Node, now: float) -> None:
+        assert seen.release is not None
+        error = self._spawn_special("release", node, job_key, seen.job_id, seen.release, now)
+        if error is not None:
+            self._write_prep_info(job_key, node, "release", {"state": "completed", "result": "failure",
+                                                            "failureInfo": rules.failure_info("ReleaseFailed", error)})
+
+    def _write_prep_info(self, job_key: str, node: Node, kind: str, info: dict[str, Any]) -> None:
+        if self.store.get(models.KIND_JOB, job_key) is None:
+            return
+        key = prep_key(job_key, node.id)
+        field_name = "jobPreparationTaskExecutionInfo" if kind == "prep" else "jobReleaseTaskExecutionInfo"
+
+        def change(body: dict[str, Any]) -> dict[str, Any]:
+            current = dict(body.get(field_name) or {})
+            current.update(info)
+            return {**body, field_name: current}
+
+        with self.store.transaction():
+            if self.store.get(KIND_PREP, key) is None:
+                self.store.put(KIND_PREP, key, {"poolId": node.pool_id, "nodeId": node.id, "index": node.index,
+                                               "meta": {"state": "known"}}, parent=job_key)
+            self.store.update(KIND_PREP, key, change)
+
+    def _special_ended(self, a: Aux, code: int | None, failure: dict[str, Any] | None, now: float) -> None:
+        assert a.job_key is not None
+        if failure is None and code not in (None, 0):
+            failure = rules.exit_code_failure(code)
+        if a.kind == "prep" and failure is not None and rules.may_retry(
+            a.retries, int((a.spec.get("constraints") or {}).get("maxTaskRetryCount") or 0)
+        ):
+            job = self.store.get(models.KIND_JOB, a.job_key)
+            account = self._account(a.node.account_key)
+            if job is not None and account is not None:
+                self._start_prep(account, job, a.node, now, a.retries + 1)
+                return
+        info: dict[str, Any] = {"state": "completed", "endTime": clock.iso(now),
+                                "result": "failure" if failure else "success"}
+        if code is not None:
+            info["exitCode"] = code
+        if failure is not None:
+            info["failureInfo"] = failure
+        if a.kind == "prep":
+            a.node.prepared[a.job_key] = "failed" if failure else "succeeded"
+        self._write_prep_info(a.job_key, a.node, a.kind, info)
+
+    # ==========================================================================================
+    # scheduling
+    # ==========================================================================================
+
+    def _schedule(self, jobs: list[tuple[Doc, Doc]], now: float) -> bool:
+        """Start what fits; True while any active job has queued tasks."""
+        queued_any = False
+        active = [(a, j) for a, j in jobs if j.body["meta"]["state"] == "active"]
+        active.sort(key=lambda aj: (-int(aj[1].body.get("priority") or 0), aj[1].body["meta"]["created"]))
+        started: list[tuple[Run, Doc]] = []
+        for account, job in active:
+            if not self.store.any_state(models.KIND_TASK, ("active",), parent=job.key):
+                continue
+            queued_any = True
+            pool_id = (job.body.get("poolInfo") or {}).get("poolId")
+            pool = mgmt.pool_of(self.store, account, pool_id, now) if pool_id else None
+            if pool is None:
+                continue
+            nodes = self._pool_nodes(account, pool, now)
+            reason = _not_runnable_pool(pool)
+            if reason is not None:
+                self._fail_queued(account, job, reason, now)
+                continue
+            self._schedule_job(account, job, pool, nodes, now, started)
+        self._commit_started(started, now)
+        return queued_any
+
+    def _schedule_job(self, account: Doc, job: Doc, pool: Doc, nodes: list[Node], now: float,
+                      started: list[tuple[Run, Doc]]) -> None:
+        free = sum(n.free for n in nodes)
+        if free <= 0:
+            return
+        limit = int(job.body.get("maxParallelTasks") or -1)
+        if limit > 0:
+            running = sum(1 for r in self.runs.values() if r.job_key == job.key) + sum(
+                1 for r, _ in started if r.job_key == job.key)
+            free = min(free, limit - running)
+            if free <= 0:
+                return
+        uses_deps = bool(job.body.get("usesTaskDependencies"))
+        candidates = self.store.by_state(models.KIND_TASK, ("active",), parent=job.key,
+                                         limit=None if uses_deps else free)
+        pack = str(((mgmt.pool_properties(pool).get("taskSchedulingPolicy") or {}).get("nodeFillType")) or "").lower()
+        for doc in candidates:
+            if free <= 0:
+                break
+            if doc.key in self.runs:
+                continue
+            body = doc.body
+            if uses_deps and body.get("dependsOn") and not self._dependencies_met(job, body["dependsOn"]):
+                continue
+            if body.get("containerSettings") and not self._has_container_runtime():
+                self._complete_now(account, job, doc, rules.failure_info(
+                    "ContainerRuntimeNotFound",
+                    "The task has containerSettings, but no container runtime (docker) answers on this machine; "
+                    "the local target cannot run it."), now)
+                continue
+            instances = int((body.get("multiInstanceSettings") or {}).get("numberOfInstances") or 1)
+            need = max(1, int(body.get("requiredSlots") or 1))
+            chosen = self._place(account, job, nodes, need, instances, pack == "pack", now)
+            if chosen is None:
+                continue
+            run = self._start(account, job, doc, chosen, need, now)
+            if run is not None:
+                started.append((run, doc))
+                free -= need * len(chosen)
+
+    def _place(self, account: Doc, job: Doc, nodes: list[Node], need: int, instances: int, pack: bool,
+               now: float) -> list[Node] | None:
+        """`instances` distinct nodes with `need` free slots each: spread (most free first) or pack
+        (fullest first, so one node fills before the next takes work)."""
+        fit = [n for n in nodes if n.free >= need]
+        if len(fit) < instances:
+            return None
+        if pack:
+            fit.sort(key=lambda n: (n.free, n.index))
+        else:
+            fit.sort(key=lambda n: (-n.free, n.index))
+        chosen = []
+        for n in fit:
+            if self._prep_ready(account, job, n, now):
+                chosen.append(n)
+                if len(chosen) == instances:
+                    return chosen
+        return None
+
+    def _dependencies_met(self, job: Doc, depends_on: Any) -> bool:
+        for tid in rules.dependency_ids(depends_on):
+            dep = self.store.get(models.KIND_TASK, models.task_key(job, tid))
+            if dep is None or dep.body["meta"]["state"] != "completed":
+                return False
+            if dep.body["meta"].get("dependencyAction", "satisfy") != "satisfy":
+                return False
+        return True
+
+    def _has_container_runtime(self) -> bool:
+        if self._container_runtime is None:
+            docker = shutil.which("docker")
+            ok = False
+            if docker:
+                with contextlib.suppress(OSError, subprocess.SubprocessError):
+                    ok = subprocess.run([docker, "version"], capture_output=True, timeout=10).returncode == 0
+            self._container_runtime = ok
+        return self._container_runtime
+
+    def _start(self, account: Doc, job: Doc, doc: Doc, nodes: list[Node], need: int, now: float) -> Run | None:
+        """Prepare the task's directory on its node(s) and start its first process(es)."""
+        body, job_id, task_id = doc.body, job.body["id"], doc.body["id"]
+        primary = nodes[0]
+        tdir = layout.task_dir(primary.root, job_id, task_id)
+        wd = tdir / "wd"
+        try:
+            wd.mkdir(parents=True, exist_ok=True)
+            for name in ("stdout.txt", "stderr.txt"):
+                (tdir / name).write_bytes(b"")
+            files.download_resource_files(self.store, account, body.get("resourceFiles"), wd)
+            packages = dict(primary.packages)
+            for app, version in files.package_refs(body.get("applicationPackageReferences")):
+                ref, path = files.install_package(self.store, account, app, version,
+                                                  layout.applications_dir(primary.root))
+                packages[ref] = path
+        except files.DataError as exc:
+            self._complete_now(account, job, doc, rules.failure_info(exc.code, exc.message), now,
+                               kind="preProcessingError")
+            return None
+        wall = _seconds((body.get("constraints") or {}).get("maxWallClockTime"))
+        run = Run(doc.key, job.key, account.key, doc.etag, nodes, need, tdir, body, job.body, now,
+                  now + wall if wall else None)
+        for n in nodes:
+            n.used += need
+        multi = body.get("multiInstanceSettings") or None
+        extra: dict[str, str] = {}
+        if multi:
+            hosts = [n.ip for n in nodes]
+            extra = {"AZ_BATCH_HOST_LIST": ",".join(hosts), "AZ_BATCH_MASTER_NODE": f"{hosts[0]}:6000",
+                     "AZ_BATCH_TASK_SHARED_DIR": str(tdir), "AZ_BATCH_NODE_LIST": ";".join(hosts)}
+        run.env = environment.task_environment(
+            self._node_context(primary, packages), task_dir=tdir, job_id=job_id, task_id=task_id,
+            identity=body.get("userIdentity"),
+            job_prep_dir=layout.job_dir(primary.root, job_id) / layout.JOB_PREPARATION,
+            common=job.body.get("commonEnvironmentSettings"), own=body.get("environmentSettings"), extra=extra)
+        try:
+            if multi and multi.get("coordinationCommandLine"):
+                run.phase = "coordination"
+                for i, n in enumerate(nodes):
+                    ndir = layout.task_dir(n.root, job_id, task_id)
+                    (ndir / "wd").mkdir(parents=True, exist_ok=True)
+                    env = dict(run.env, AZ_BATCH_IS_CURRENT_NODE_MASTER="true" if i == 0 else "false",
+                               AZ_BATCH_NODE_ID=n.id, AZ_BATCH_NODE_ROOT_DIR=str(n.root))
+                    run.procs.append(process.spawn(str(multi["coordinationCommandLine"]), ndir / "wd", env,
+                                                   ndir / "stdout.txt", ndir / "stderr.txt"))
+            else:
+                self._spawn_main(run)
+        except process.SpawnError as exc:
+            self._release_slots(run)
+            for p in run.procs:
+                process.kill_tree(p)
+            self._complete_now(account, job, doc, rules.failure_info("CommandProgramNotFound", str(exc)), now,
+                               kind="preProcessingError")
+            return None
+        self.runs[doc.key] = run
+        return run
+
+    def _spawn_main(self, run: Run) -> None:
+        env = dict(run.env)
+        if run.body.get("multiInstanceSettings"):
+            env["AZ_BATCH_IS_CURRENT_NODE_MASTER"] = "true"
+        cmd = str(run.body["commandLine"])
+        run.procs = [process.spawn(cmd, run.task_dir / "wd", env, run.task_dir / "stdout.txt",
+                                   run.task_dir / "stderr.txt")]
+        run.phase = "main"
+
+    def _commit_started(self, started: list[tuple[Run, Doc]], now: float) -> None:
+        """Write `running` for everything started this tick, in one transaction; a task that
+        changed meanwhile (terminated, deleted) is killed instead."""
+        if not started:
+            return
+        lost: list[Run] = []
+        with self.store.transaction():
+            for run, doc in started:
+                current = self.store.get(doc.kind, doc.key)
+                if current is None or current.etag != doc.etag:
+                    lost.append(run)
+                    continue
+                body = copy.deepcopy(current.body)
+                m = body["meta"]
+                models._set_state(m, "running", now)
+                m["start"], m["end"], m["modified"] = now, None, now
+                m["node"] = {"poolId": run.nodes[0].pool_id, "nodeId": run.nodes[0].id}
+                m["nodeIndex"] = run.nodes[0].index
+                m["pids"] = [[p.pid, process.start_ticks(p.pid)] for p in run.procs]
+                ex = m.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
+                ex["startTime"] = now
+                for k in ("endTime", "exitCode", "failureInfo", "result"):
+                    ex.pop(k, None)
+                run.etag = self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag).etag
+        for run in lost:
+            self._kill_run(run)
+
+    # ==========================================================================================
+    # ending
+    # ==========================================================================================
+
+    def _reap(self, now: float) -> None:
+        for a in list(self.aux):
+            code = a.proc.popen.poll()
+            if code is None:
+                continue
+            self.aux.remove(a)
+            if a.kind == "start":
+                self._start_task_ended(a.node, now, process.exit_code(code), None)
+            else:
+                self._special_ended(a, process.exit_code(code), None, now)
+        finished: list[tuple[Run, int | None, dict[str, Any] | None, str | None]] = []
+        for run in list(self.runs.values()):
+            codes = [p.poll() for p in run.procs]
+            if run.phase == "coordination":
+                bad = [c for c in codes if c not in (None, 0)]
+                if bad:
+                    for p in run.procs:
+                        process.kill_tree(p)
+                    finished.append((run, process.exit_code(bad[0]), None, None))
+                elif all(c == 0 for c in codes):
+                    try:
+                        self._spawn_main(run)
+                        self._record_pids(run)
+                    except process.SpawnError as exc:
+                        finished.append((run, None, rules.failure_info("CommandProgramNotFound", str(exc)),
+                                         "preProcessingError"))
+                continue
+            if codes and codes[0] is not None:
+                finished.append((run, process.exit_code(codes[0]), None, None))
+        if finished:
+            self._finish_many(finished, now)
+
+    def _record_pids(self, run: Run) -> None:
+        def change(body: dict[str, Any]) -> dict[str, Any]:
+            body["meta"]["pids"] = [[p.pid, process.start_ticks(p.pid)] for p in run.procs]
+            return body
+
+        with self.store.transaction():
+            current = self.store.get(models.KIND_TASK, run.key)
+            if current is not None and current.etag == run.etag:
+                run.etag = self.store.put(models.KIND_TASK, run.key, change(copy.deepcopy(current.body)),
+                                          parent=current.parent, expect=current.etag).etag
+
+    def _enforce_deadlines(self, now: float) -> None:
+        late = [r for r in self.runs.values() if r.deadline is not None and r.deadline <= now]
+        for run in late:
+            for p in run.procs:
+                process.kill_tree(p)
+        if late:
+            failure = rules.failure_info("MaxWallClockTimeExceeded",
+                                         "The task ran longer than its constraints.maxWallClockTime and was killed "
+                                         "(with every process it started).")
+            self._finish_many([(r, None, failure, "maxWallClockTime") for r in late], now)
+        for a in [a for a in self.aux if a.proc.deadline is not None and a.proc.deadline <= now]:
+            process.kill_tree(a.proc.popen)
+            self.aux.remove(a)
+            failure = rules.failure_info("MaxWallClockTimeExceeded", "The task exceeded its maxWallClockTime.")
+            if a.kind == "start":
+                self._start_task_ended(a.node, now, None, failure)
+            else:
+                self._special_ended(a, None, failure, now)
+
+    def _enforce(self, now: float) -> None:
+        """Deadlines, and tasks changed through the API (terminated, deleted, requeued): killed."""
+        self._enforce_deadlines(now)
+        for run in list(self.runs.values()):
+            doc = self.store.get(models.KIND_TASK, run.key)
+            if doc is None or doc.etag != run.etag:
+                self._kill_run(run)
+
+    def _kill_run(self, run: Run) -> None:
+        for p in run.procs:
+            process.kill_tree(p)
+        self._release_slots(run)
+        self.runs.pop(run.key, None)
+
+    def _release_slots(self, run: Run) -> None:
+        for n in run.nodes:
+            n.used = max(0, n.used - run.slots)
+
+    def _finish_many(self, items: list[tuple[Run, int | None, dict[str, Any] | None, str | None]], now: float) -> None:
+        actions: list[tuple[str, str, str]] = []  # (account key, job id, action)
+        with self.store.transaction():
+            for run, code, failure, kind in items:
+                self._release_slots(run)
+                self.runs.pop(run.key, None)
+                action = self._finish(run, code, failure, kind, now)
+                if action is not None:
+                    actions.append((run.account_key, str(run.job["id"]), action))
+        for account_key, job_id, action in actions:
+            self._job_action(account_key, job_id, action)
+
+    def _finish(self, run: Run, code: int | None, failure: dict[str, Any] | None, kind: str | None,
+                now: float) -> str | None:
+        """Write how the task ended; the job action to take, if any."""
+        current = self.store.get(models.KIND_TASK, run.key)
+        if current is None or current.etag != run.etag:
+            return None
+        succeeded = failure is None and code == 0
+        if kind is None:
+            try:
+                files.upload_output_files(self.store, run.body.get("outputFiles"), run.task_dir / "wd", succeeded)
+            except (files.DataError, OSError) as exc:
+                failure = rules.failure_info(getattr(exc, "code", "FileUploadMiscError"),
+                                             getattr(exc, "message", str(exc)))
+                kind, succeeded = "fileUploadError", False
+        if failure is None and not succeeded and code is not None:
+            failure = rules.exit_code_failure(code)
+        body = copy.deepcopy(current.body)
+        m = body["meta"]
+        ex = m.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
+        options = rules.exit_options(body, code, kind if kind in ("preProcessingError", "fileUploadError") else None)
+        retries = ex.get("retryCount", 0)
+        if failure is not None and kind != "maxWallClockTime" and rules.may_retry(retries, rules.max_retries(body,
+                                                                                                          run.job)):
+            ex["retryCount"] = retries + 1
+            ex["lastRetryTime"] = now
+            _requeue(m, now, count_as=None)
+            self.store.put(current.kind, current.key, body, parent=current.parent, expect=current.etag)
+            return None
+        models._finish_task(m, now, exit_code=code, failure=failure)
+        m["modified"] = now
+        m["dependencyAction"] = options.dependency_action
+        m.pop("pids", None)
+        self.store.put(current.kind, current.key, body, parent=current.parent, expect=current.etag)
+        if m.get("jobManager") and body.get("killJobOnCompletion", True):
+            return "jmcomplete"
+        if str(run.job.get("onTaskFailure") or "").lower() == "performexitoptionsjobaction" and (
+            options.job_action in ("terminate", "disable")
+        ):
+            return options.job_action
+        return None
+
+    def _job_action(self, account_key: str, job_id: str, action: str) -> None:
+        account = self._account(account_key)
+        if account is None:
+            return
+        with contextlib.suppress(Exception):  # the job may have ended or gone meanwhile
+            if action == "disable":
+                models.disable_job(self.store, account, job_id, "requeue")
+            else:
+                models.terminate_job(self.store, account, job_id,
+                                     "JMComplete" if action == "jmcomplete" else "TaskFailed")
+
+    def _complete_now(self, account: Doc, job: Doc, doc: Doc, failure: dict[str, Any], now: float,
+                      kind: str = "preProcessingError") -> None:
+        """End a queued task that cannot run (its job action applied as for any failure)."""
+        action = None
+        with self.store.transaction():
+            current = self.store.get(doc.kind, doc.key)
+            if current is None or current.etag != doc.etag:
+                return
+            body = copy.deepcopy(current.body)
+            m = body["meta"]
+            models._finish_task(m, now, failure=failure)
+            m["modified"] = now
+            options = rules.exit_options(body, None, kind)
+            m["dependencyAction"] = options.dependency_action
+            self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
+            if str(job.body.get("onTaskFailure") or "").lower() == "performexitoptionsjobaction" and (
+                options.job_action in ("terminate", "disable")
+            ):
+                action = options.job_action
+        if action:
+            self._job_action(account.key, job.body["id"], action)
+
+    def _fail_queued(self, account: Doc, job: Doc, reason: dict[str, Any], now: float) -> None:
+        for doc in self.store.by_state(models.KIND_TASK, ("active",), parent=job.key, limit=100):
+            self._complete_now(account, job, doc, reason, now)
+
+
+def _requeue(meta: dict[str, Any], now: float, *, count_as: str | None) -> None:
+    models._set_state(meta, "active", now)
+    ex = meta.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
+    if count_as == "requeue":
+        ex["requeueCount"] = ex.get("requeueCount", 0) + 1
+        ex["lastRequeueTime"] = now
+    ex.pop("startTime", None)
+    meta["queued"], meta["start"], meta["end"], meta["modified"] = now, None, None, now
+    meta.pop("node", None)
+    meta.pop("nodeIndex", None)
+    meta.pop("pids", None)
+
+
+def _seconds(duration: Any) -> float | None:
+    if not duration:
+        return None
+    secs = mgmt.parse_duration(str(duration))
+    if secs is None or secs >= models._INFINITE_SECONDS:
+        return None
+    return float(secs)
+
+
+def _start_info_failure(now: float, failure: dict[str, Any]) -> dict[str, Any]:
+    return {"state": "completed", "startTime": clock.iso(now), "endTime": clock.iso(now), "retryCount": 0,
+            "result": "failure", "failureInfo": failure}
+
+
+def _not_runnable_pool(pool: Doc) -> dict[str, Any] | None:
+    """Why the tasks of this pool cannot run on this machine (None: they can)."""
+    vmc = (mgmt.pool_properties(pool).get("deploymentConfiguration") or {}).get("virtualMachineConfiguration") or {}
+    sku = str(vmc.get("nodeAgentSkuId") or "").lower()
+    if sku.startswith("batch.node.windows"):
+        return rules.failure_info(
+            "UnsupportedOnLocalTarget",
+            f"The local target runs Linux command lines on this machine; pool {pools.pool_id(pool)} is a Windows "
+            f"pool ({vmc.get('nodeAgentSkuId')}), so its tasks cannot run here.",
+            Reason="WindowsPool",
+        )
+    return None
+
+
+__all__ = ["KIND_NODE", "KIND_PREP", "Agent"]

@@ -1,0 +1,187 @@
+"""Who runs the agent of a data directory, and starting it on demand.
+
+At most one agent runs per data directory: it holds an exclusive `flock` on
+`{data_dir}/agent.lock` while it runs (whether a background process or a thread of a served
+emulator), so starting one more is always safe: the second finds the lock taken and leaves.
+
+    wake(store)          after a write that queues work: notify the in-process agent, or start
+                         the background process if execution is on and none holds the lock
+    start_thread(dir)    run the agent in this process (`deploy emulator serve`, tests)
+    agent_running(dir)   whether some agent holds the lock
+
+The background process is `python -m deployer.emulator.agent DATA_DIR`, in its own session (a
+terminal's Ctrl-C does not reach it), logging to `{data_dir}/agent.log`. It exits by itself once
+nothing is running and nothing is queued, after checking again (under no lock) that no work
+arrived in between.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..core import Store
+from . import settings
+
+LOCK_NAME = "agent.lock"
+LOG_NAME = "agent.log"
+IDLE_EXIT_SECONDS = 2.0
+
+_threads: dict[Path, AgentThread] = {}
+_children: list[subprocess.Popen[bytes]] = []
+_lock = threading.Lock()
+
+
+def lock_path(data_dir: Path) -> Path:
+    return data_dir / LOCK_NAME
+
+
+def try_lock(data_dir: Path) -> int | None:
+    """The locked file descriptor, or None if another agent holds the lock."""
+    fd = os.open(lock_path(data_dir), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def unlock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+def agent_running(data_dir: Path) -> bool:
+    fd = try_lock(data_dir)
+    if fd is None:
+        return True
+    unlock(fd)
+    return False
+
+
+def has_work(store: Store) -> bool:
+    """Any job that is not completed yet with a task queued or running (indexed queries)."""
+    from ..batch_data import models
+
+    for job in store.by_state(models.KIND_JOB, ("active", "disabling", "enabling", "terminating", "deleting")):
+        if store.any_state(models.KIND_TASK, ("active", "running"), parent=job.key):
+            return True
+        if job.body.get("jobManagerTask") or job.body.get("jobReleaseTask"):
+            return True
+    return False
+
+
+def _reap_children() -> None:
+    for child in list(_children):
+        if child.poll() is not None:
+            _children.remove(child)
+
+
+def start_background(data_dir: Path) -> None:
+    """Start `python -m deployer.emulator.agent DATA_DIR` (it leaves at once if one already runs)."""
+    with _lock:
+        _reap_children()
+        log = open(data_dir / LOG_NAME, "ab")  # noqa: SIM115 - handed to the child
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "deployer.emulator.agent", str(data_dir)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+        finally:
+            log.close()
+        _children.append(child)
+
+
+def wake(store: Store) -> None:
+    """Work was queued in `store`: make sure an agent will look at it."""
+    thread = _threads.get(store.data_dir)
+    if thread is not None:
+        thread.agent.notify()
+        return
+    if not settings.execution_enabled(store):
+        return
+    if agent_running(store.data_dir):
+        return
+    start_background(store.data_dir)
+
+
+def ensure_for_reads(store: Store) -> None:
+    """Before answering about tasks: restart a dead agent if work is waiting (kill -9 recovery)."""
+    if store.data_dir in _threads or not settings.execution_enabled(store):
+        return
+    if not agent_running(store.data_dir) and has_work(store):
+        start_background(store.data_dir)
+
+
+class AgentThread:
+    """The agent in a thread of this process (served emulator, tests); `stop()` kills its tasks."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from .agent import Agent
+
+        self.data_dir = data_dir
+        self.agent = Agent(data_dir)
+        self._fd: int | None = None
+        self._thread = threading.Thread(target=self._main, name=f"agent:{data_dir}", daemon=True)
+        self._stop = threading.Event()
+
+    def start(self) -> AgentThread:
+        _threads[self.data_dir] = self
+        self._thread.start()
+        return self
+
+    def _main(self) -> None:
+        while not self._stop.is_set():  # a background agent may hold the lock: wait for it to leave
+            self._fd = try_lock(self.data_dir)
+            if self._fd is not None:
+                break
+            time.sleep(0.1)
+        else:
+            return
+        try:
+            self.agent.run()
+        finally:
+            unlock(self._fd)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.agent.stop()
+        self._thread.join(timeout=30)
+        _threads.pop(self.data_dir, None)
+
+
+def start_thread(data_dir: str | os.PathLike[str]) -> AgentThread:
+    store = Store(data_dir)
+    settings.configure(store, execute=True)
+    return AgentThread(store.data_dir).start()
+
+
+def run_background(data_dir: Path) -> int:
+    """The background process: run while there is work, then leave (re-checking after unlocking)."""
+    from .agent import Agent
+
+    store = Store(data_dir)
+    while True:
+        fd = try_lock(data_dir)
+        if fd is None:
+            return 0
+        try:
+            agent = Agent(data_dir)
+            agent.run(idle_exit=IDLE_EXIT_SECONDS)
+        finally:
+            unlock(fd)
+        if not has_work(store):
+            return 0
