@@ -32,6 +32,7 @@ from . import settings
 LOCK_NAME = "agent.lock"
 LOG_NAME = "agent.log"
 IDLE_EXIT_SECONDS = 2.0
+EXECUTE_ENV = "DEPLOY_LOCAL_EXECUTE"
 
 _threads: dict[Path, AgentThread] = {}
 _children: list[subprocess.Popen[bytes]] = []
@@ -51,6 +52,22 @@ def try_lock(data_dir: Path) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def record_pid(fd: int) -> None:
+    """Write this process's id into the held lock file (who runs the agent, for `agent_pid`)."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+
+
+def agent_pid(data_dir: Path) -> int | None:
+    """The process running the data directory's agent, if one runs."""
+    if not agent_running(data_dir):
+        return None
+    try:
+        return int(lock_path(data_dir).read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
 
 
 def unlock(fd: int) -> None:
@@ -147,6 +164,7 @@ class AgentThread:
         while not self._stop.is_set():  # a background agent may hold the lock: wait for it to leave
             self._fd = try_lock(self.data_dir)
             if self._fd is not None:
+                record_pid(self._fd)
                 break
             time.sleep(0.1)
         else:
@@ -161,6 +179,16 @@ class AgentThread:
         self.agent.stop()
         self._thread.join(timeout=30)
         _threads.pop(self.data_dir, None)
+
+
+def attach_local(data_dir: Path, *, execute: bool) -> None:
+    """The local target's data directory: record whether its tasks run (the stack's
+    `target.execute`, unless DEPLOY_LOCAL_EXECUTE=0), and restart the agent if work waits."""
+    execute = execute and os.environ.get(EXECUTE_ENV, "1").strip() not in ("0", "false", "no")
+    store = Store(data_dir)
+    settings.configure(store, execute=execute)
+    if execute:
+        ensure_for_reads(store)
 
 
 def start_thread(data_dir: str | os.PathLike[str]) -> AgentThread:
@@ -178,6 +206,7 @@ def run_background(data_dir: Path) -> int:
         fd = try_lock(data_dir)
         if fd is None:
             return 0
+        record_pid(fd)
         try:
             agent = Agent(data_dir)
             agent.run(idle_exit=IDLE_EXIT_SECONDS)
