@@ -605,8 +605,10 @@ class Agent:
                 for i, n in enumerate(nodes):
                     ndir = layout.task_dir(n.root, job_id, task_id)
                     (ndir / "wd").mkdir(parents=True, exist_ok=True)
-                    env = dict(run.env, AZ_BATCH_IS_CURRENT_NODE_MASTER="true" if i == 0 else "false",
-                               AZ_BATCH_NODE_ID=n.id, AZ_BATCH_NODE_ROOT_DIR=str(n.root))
+                    env = dict(run.env)
+                    env.update(environment.node_variables(self._node_context(n)))  # that node's own dirs
+                    env.update(AZ_BATCH_IS_CURRENT_NODE_MASTER="true" if i == 0 else "false",
+                               AZ_BATCH_TASK_DIR=str(ndir), AZ_BATCH_TASK_WORKING_DIR=str(ndir / "wd"))
                     run.procs.append(process.spawn(str(multi["coordinationCommandLine"]), ndir / "wd", env,
                                                    ndir / "stdout.txt", ndir / "stderr.txt"))
             else:

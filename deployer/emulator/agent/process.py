@@ -37,9 +37,9 @@ def base_environment() -> dict[str, str]:
 
 
 def spawn(command_line: str, cwd: Path, env: dict[str, str], stdout: Path, stderr: Path) -> subprocess.Popen[bytes]:
-    """Start the command in its own session, output appended to `stdout` / `stderr`."""
+    """Start the command in its own session, its output in (fresh) `stdout` / `stderr`."""
     argv = split(command_line)
-    with open(stdout, "ab") as out, open(stderr, "ab") as err:
+    with open(stdout, "wb") as out, open(stderr, "wb") as err:
         try:
             return subprocess.Popen(
                 argv,

@@ -12,6 +12,8 @@ through the management SDK, as the deployer does; pools resize at once.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,7 +23,8 @@ from typing import Any
 import pytest
 from azure.batch import models as bm
 
-from deployer.emulator.agent import control
+from deployer.emulator.agent import control, settings
+from deployer.emulator.core import Store
 
 RG = "rg-agent"
 LOCATION = "westeurope"
@@ -36,7 +39,7 @@ class AgentBatch:
     emulator: Any
     endpoint: str
     data: Any  # azure.batch.BatchClient
-    agent: control.AgentThread
+    agent: control.AgentThread | None  # None: the background process, started on demand
     storage_account_id: str
 
     def pool(self, pool_id: str = POOL, *, nodes: int = 2, slots: int = 2, **props: Any) -> None:
@@ -85,7 +88,7 @@ class AgentBatch:
         return f"{base}/{blob}" if blob else base
 
     def container(self, name: str) -> Any:
-        svc = self.emulator.clients.blob_service(STORAGE)
+        svc = self.emulator.clients.blob(f"{self.emulator.endpoint}/blob/{STORAGE}")
         c = svc.get_container_client(name)
         if not c.exists():
             c.create_container()
@@ -112,11 +115,13 @@ def agent_batch(emulator: Any) -> Iterator[AgentBatch]:
 
 
 @pytest.fixture
-def embedded_agent_batch(embedded_emulator: Any) -> Iterator[AgentBatch]:
-    yield from _make(embedded_emulator)
+def process_agent_batch(embedded_emulator: Any) -> Iterator[AgentBatch]:
+    """Embedded, with the agent as the local target runs it: a background process started on
+    demand. Teardown waits for it to leave by itself (and kills it, failing, if it does not)."""
+    yield from _make(embedded_emulator, thread=False)
 
 
-def _make(emulator: Any) -> Iterator[AgentBatch]:
+def _make(emulator: Any, *, thread: bool = True) -> Iterator[AgentBatch]:
     c = emulator.clients
     c.resource.resource_groups.create_or_update(RG, {"location": LOCATION})
     storage = c.storage.storage_accounts.begin_create(
@@ -125,8 +130,29 @@ def _make(emulator: Any) -> Iterator[AgentBatch]:
     account = c.batch_mgmt.batch_account.begin_create(
         RG, ACCOUNT, {"location": LOCATION, "properties": {"autoStorage": {"storageAccountId": storage.id}}}
     ).result()
-    agent = control.start_thread(Path(emulator.data_dir))
+    data_dir = Path(emulator.data_dir)
+    if thread:
+        agent: control.AgentThread | None = control.start_thread(data_dir)
+    else:
+        agent = None
+        settings.configure(Store(data_dir), execute=True)
     try:
         yield AgentBatch(emulator, account.account_endpoint, c.batch_data(account.account_endpoint), agent, storage.id)
     finally:
-        agent.stop()
+        if agent is not None:
+            agent.stop()
+        else:
+            assert wait_agent_gone(data_dir), "the background agent did not stop by itself"
+
+
+def wait_agent_gone(data_dir: Path, timeout: float = 30.0) -> bool:
+    """Wait for the data directory's agent to leave; kill it (by its pid) and say so if it does not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not control.agent_running(data_dir):
+            return True
+        time.sleep(0.1)
+    pid = control.agent_pid(data_dir)
+    if pid:
+        os.kill(pid, signal.SIGKILL)
+    return False

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import time
 from pathlib import Path
@@ -15,17 +13,7 @@ from deployer.cli import main
 from deployer.emulator.agent import control
 from tests.integration.copies import copy_stacks
 
-
-def _wait_agent_gone(data_dir: Path, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not control.agent_running(data_dir):
-            return True
-        time.sleep(0.1)
-    pid = control.agent_pid(data_dir)
-    if pid:
-        os.kill(pid, signal.SIGKILL)
-    return False
+from .conftest import wait_agent_gone
 
 
 def test_quickstart_apply_then_tasks_ran(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -63,7 +51,7 @@ def test_quickstart_apply_then_tasks_ran(tmp_path: Path, monkeypatch: pytest.Mon
         finally:
             clients.close()
     finally:
-        assert _wait_agent_gone(data_dir), "the agent did not stop by itself once no job was active"
+        assert wait_agent_gone(data_dir), "the agent did not stop by itself once no job was active"
 
 
 def test_execute_false_keeps_the_timer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
