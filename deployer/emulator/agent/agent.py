@@ -570,9 +570,7 @@ class Agent:
         tdir = layout.task_dir(primary.root, job_id, task_id)
         wd = tdir / "wd"
         try:
-            wd.mkdir(parents=True, exist_ok=True)
-            for name in ("stdout.txt", "stderr.txt"):
-                (tdir / name).write_bytes(b"")
+            os.makedirs(wd, exist_ok=True)  # (stdout.txt and stderr.txt are created fresh by spawn)
             files.download_resource_files(self.store, account, body.get("resourceFiles"), wd)
             packages = dict(primary.packages)
             for app, version in files.package_refs(body.get("applicationPackageReferences")):
@@ -644,7 +642,7 @@ class Agent:
                 if current is None or current.etag != doc.etag:
                     lost.append(run)
                     continue
-                body = copy.deepcopy(current.body)
+                body = _with_meta_copy(current.body)
                 m = body["meta"]
                 models._set_state(m, "running", now)
                 m["start"], m["end"], m["modified"] = now, None, now
@@ -771,7 +769,7 @@ class Agent:
                 kind, succeeded = "fileUploadError", False
         if failure is None and not succeeded and code is not None:
             failure = rules.exit_code_failure(code)
-        body = copy.deepcopy(current.body)
+        body = _with_meta_copy(current.body)
         m = body["meta"]
         ex = m.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
         options = rules.exit_options(body, code, kind if kind in ("preProcessingError", "fileUploadError") else None)
@@ -832,6 +830,11 @@ class Agent:
     def _fail_queued(self, account: Doc, job: Doc, reason: dict[str, Any], now: float) -> None:
         for doc in self.store.by_state(models.KIND_TASK, ("active",), parent=job.key, limit=100):
             self._complete_now(account, job, doc, reason, now)
+
+
+def _with_meta_copy(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a task body to change its `meta` (only meta is written; the rest is shared)."""
+    return {**body, "meta": copy.deepcopy(body["meta"])}
 
 
 def _requeue(meta: dict[str, Any], now: float, *, count_as: str | None) -> None:
