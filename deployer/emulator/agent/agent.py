@@ -85,14 +85,6 @@ class Aux:
     retries: int = 0
 
 
-@dataclass
-class _JobSeen:
-    account_key: str
-    job_id: str
-    release: dict[str, Any] | None
-    nodes: dict[str, Node] = field(default_factory=dict)  # node key -> node that prepared it
-
-
 class Agent:
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.store = Store(data_dir)
@@ -100,7 +92,6 @@ class Agent:
         self.nodes: dict[str, Node] = {}
         self.runs: dict[str, Run] = {}
         self.aux: list[Aux] = []
-        self.jobs_seen: dict[str, _JobSeen] = {}
         self._accounts: dict[str, Doc | None] = {}
         self._last_enforce = 0.0
         self._wake_r, self._wake_w = os.pipe()
@@ -237,18 +228,30 @@ class Agent:
         return out
 
     def _end_jobs(self, jobs: list[tuple[Doc, Doc]], now: float) -> None:
-        """Jobs that ended since the last tick: kill their processes, run their release tasks."""
+        """Jobs that ended: kill their processes; run their release task on every node that ran
+        them (the nodes are recorded in the store, so an agent restarted in between still does)."""
         live = {j.key for _, j in jobs if j.body["meta"]["state"] not in ("terminating", "deleting")}
-        for job_key in [k for k in self.jobs_seen if k not in live]:
-            seen = self.jobs_seen.pop(job_key)
-            for run in [r for r in self.runs.values() if r.job_key == job_key]:
-                self._kill_run(run)
-            for a in [a for a in self.aux if a.job_key == job_key and a.kind == "prep"]:
-                process.kill_tree(a.proc.popen)
-                self.aux.remove(a)
-            if seen.release and self.store.get(models.KIND_JOB, job_key) is not None:
-                for node in seen.nodes.values():
-                    self._start_release(seen, job_key, node, now)
+        for run in [r for r in self.runs.values() if r.job_key not in live]:
+            self._kill_run(run)
+        for a in [a for a in self.aux if a.kind == "prep" and a.job_key not in live]:
+            process.kill_tree(a.proc.popen)
+            self.aux.remove(a)
+        for doc in self.store.by_state(KIND_PREP, ("prepared",)):
+            if doc.parent in live:
+                continue
+            job = self.store.get(models.KIND_JOB, doc.parent)
+            node = self._node_of(doc, job, now) if job is not None else None
+            if job is None or node is None or not job.body.get("jobReleaseTask"):
+                self._set_prep_state(doc.key, "released")
+                continue
+            self._start_release(job, node, now)
+
+    def _node_of(self, doc: Doc, job: Doc, now: float) -> Node | None:
+        account = self._account(job.parent)
+        pool = mgmt.pool_of(self.store, account, str(doc.body["poolId"]), now) if account is not None else None
+        if account is None or pool is None:
+            return None
+        return next((n for n in self._pool_nodes(account, pool, now) if n.id == doc.body["nodeId"]), None)
 
     # ==========================================================================================
     # nodes
@@ -362,13 +365,13 @@ class Agent:
     def _prep_ready(self, account: Doc, job: Doc, node: Node, now: float) -> bool:
         """Whether tasks of `job` may run on `node` (its preparation task started or done)."""
         prep = job.body.get("jobPreparationTask")
-        seen = self.jobs_seen.setdefault(job.key, _JobSeen(account.key, job.body["id"], job.body.get("jobReleaseTask")))
         if not prep:
-            seen.nodes.setdefault(node.key, node)
+            if job.body.get("jobReleaseTask") and job.key not in node.prepared:
+                node.prepared[job.key] = "succeeded"  # the release task will run here when the job ends
+                self._write_prep_info(job.key, node, "prep", {})
             return True
         state = node.prepared.get(job.key)
         if state is None:
-            seen.nodes[node.key] = node
             self._start_prep(account, job, node, now)
             state = node.prepared.get(job.key)
         wait = bool(prep.get("waitForSuccess", True))
@@ -412,29 +415,39 @@ class Agent:
             self._write_prep_info(job.key, node, "prep", {"state": "completed", "result": "failure",
                                                          "failureInfo": rules.failure_info("PreparationFailed", error)})
 
-    def _start_release(self, seen: _JobSeen, job_key: str, node: Node, now: float) -> None:
-        assert seen.release is not None
-        error = self._spawn_special("release", node, job_key, seen.job_id, seen.release, now)
+    def _start_release(self, job: Doc, node: Node, now: float) -> None:
+        self._set_prep_state(prep_key(job.key, node.id), "releasing")
+        error = self._spawn_special("release", node, job.key, job.body["id"], job.body["jobReleaseTask"], now)
         if error is not None:
-            self._write_prep_info(job_key, node, "release", {"state": "completed", "result": "failure",
+            self._write_prep_info(job.key, node, "release", {"state": "completed", "result": "failure",
                                                             "failureInfo": rules.failure_info("ReleaseFailed", error)})
+            self._set_prep_state(prep_key(job.key, node.id), "released")
 
     def _write_prep_info(self, job_key: str, node: Node, kind: str, info: dict[str, Any]) -> None:
-        if self.store.get(models.KIND_JOB, job_key) is None:
+        """Record a preparation or release task's execution info for a node (the document's
+        `meta.state` is `prepared` while a release task is due, so it is found by an index)."""
+        job = self.store.get(models.KIND_JOB, job_key)
+        if job is None:
             return
         key = prep_key(job_key, node.id)
         field_name = "jobPreparationTaskExecutionInfo" if kind == "prep" else "jobReleaseTaskExecutionInfo"
 
         def change(body: dict[str, Any]) -> dict[str, Any]:
+            if not info:
+                return body
             current = dict(body.get(field_name) or {})
             current.update(info)
             return {**body, field_name: current}
 
         with self.store.transaction():
             if self.store.get(KIND_PREP, key) is None:
+                state = "prepared" if job.body.get("jobReleaseTask") else "released"
                 self.store.put(KIND_PREP, key, {"poolId": node.pool_id, "nodeId": node.id, "index": node.index,
-                                               "meta": {"state": "known"}}, parent=job_key)
+                                               "meta": {"state": state}}, parent=job_key)
             self.store.update(KIND_PREP, key, change)
+
+    def _set_prep_state(self, key: str, state: str) -> None:
+        self.store.update(KIND_PREP, key, lambda body: {**body, "meta": {**body.get("meta", {}), "state": state}})
 
     def _special_ended(self, a: Aux, code: int | None, failure: dict[str, Any] | None, now: float) -> None:
         assert a.job_key is not None
@@ -457,6 +470,8 @@ class Agent:
         if a.kind == "prep":
             a.node.prepared[a.job_key] = "failed" if failure else "succeeded"
         self._write_prep_info(a.job_key, a.node, a.kind, info)
+        if a.kind == "release":
+            self._set_prep_state(prep_key(a.job_key, a.node.id), "released")
 
     # ==========================================================================================
     # scheduling

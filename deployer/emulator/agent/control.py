@@ -86,13 +86,15 @@ def agent_running(data_dir: Path) -> bool:
 
 
 def has_work(store: Store) -> bool:
-    """Any job that is not completed yet with a task queued or running (indexed queries)."""
+    """A task queued or running in a job not completed yet, or a release task due (indexed queries)."""
     from ..batch_data import models
 
     for job in store.by_state(models.KIND_JOB, ("active", "disabling", "enabling", "terminating", "deleting")):
         if store.any_state(models.KIND_TASK, ("active", "running"), parent=job.key):
             return True
-        if job.body.get("jobManagerTask") or job.body.get("jobReleaseTask"):
+    for prep in store.by_state(models.KIND_PREP, ("prepared",)):  # a release task due on an ended job
+        owner = store.get(models.KIND_JOB, prep.parent)
+        if owner is not None and owner.body["meta"]["state"] in ("completed", "terminating", "deleting"):
             return True
     return False
 

@@ -392,6 +392,7 @@ def put_job(req: Request, account: Doc, job_id: str) -> Response:
 
 def delete_job(req: Request, account: Doc, job_id: str) -> Response:
     models.delete_job(req.store, account, job_id, conditions=_conditions(req))
+    _wake(req)
     return Response.empty(202)
 
 
@@ -399,6 +400,7 @@ def terminate_job(req: Request, account: Doc, job_id: str) -> Response:
     body = _body(req)
     reason = body.get("terminateReason") if isinstance(body, dict) else None
     doc = models.terminate_job(req.store, account, job_id, reason, conditions=_conditions(req))
+    _wake(req)  # its processes end and its release tasks run
     return _job_written(req, account, doc, 202)
 
 
