@@ -760,15 +760,15 @@ def _check_can_create(
 
 
 _INACTIVE = ("completed", "deleting")
+_LIVE_STATES = ("active", "disabling", "disabled", "enabling", "terminating")  # every other state
 
 
 def _active_count(store: Store, account: Doc, now: float, *, settled: bool) -> int:
     """Jobs and schedules neither completed nor being deleted. Unsettled, states are counted as
-    stored (cheap: SQLite counts); settling only ever ends jobs and schedules, never revives
+    stored (cheap: SQLite counts index entries); settling only ever ends jobs and schedules, never revives
     one, so the settled count can only be lower."""
-    if not settled:
-        return sum(store.count(c.kind, parent=account.key, field="$.meta.state", not_in=_INACTIVE)
-                   for c in (JOBS, SCHEDULES))
+    if not settled:  # counted on the state index: no document is decoded
+        return sum(store.count_states(c.kind, _LIVE_STATES, parent=account.key) for c in (JOBS, SCHEDULES))
     docs = [*list_jobs(store, account, now), *list_schedules(store, account, now)]
     return sum(1 for d in docs if d.body["meta"]["state"] not in _INACTIVE)
 

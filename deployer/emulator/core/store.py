@@ -221,6 +221,13 @@ class Store:
                "AND parent = ? LIMIT 1")
         return self._conn().execute(sql, (kind, *states, parent)).fetchone() is not None
 
+    def count_states(self, kind: str, states: tuple[str, ...], *, parent: str) -> int:
+        """How many documents of a kind under `parent` are in one of `states` (index entries counted)."""
+        marks = ", ".join("?" for _ in states)
+        sql = (f"SELECT COUNT(*) FROM docs INDEXED BY docs_by_state WHERE kind = ? AND {self._STATE} IN ({marks}) "
+               "AND parent = ?")
+        return int(self._conn().execute(sql, (kind, *states, parent)).fetchone()[0])
+
     def max_field(self, kind: str, *, parent: str, field: str) -> float | None:
         """The largest numeric JSON `field` (a path such as `$.meta.stateTime`) under `parent`."""
         sql = "SELECT MAX(json_extract(body, ?)) FROM docs WHERE kind = ? AND parent = ?"
