@@ -300,3 +300,38 @@ def test_windows_pool_and_containers_say_why(agent_batch: AgentBatch) -> None:
     b.data.create_task("c", {"id": "t", "commandLine": "/bin/true", "containerSettings": {"imageName": "ubuntu"}})
     c = b.wait_task("c", "t")
     assert c.execution_info.failure_info.code == "ContainerRuntimeNotFound"
+
+
+def _zip(files: dict[str, tuple[bytes, int]]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, (data, mode) in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (0o100000 | mode) << 16
+            zf.writestr(info, data)
+    return buf.getvalue()
+
+
+def test_application_packages_unzipped_with_their_variables(agent_batch: AgentBatch) -> None:
+    from tests.integration.emulator.test_batch_mgmt import upload
+
+    b = agent_batch
+    bm_client = b.emulator.clients.batch_mgmt
+    app = bm_client.application.create("rg-agent", "baagent01", "tool", {"properties": {}})
+    pkg = bm_client.application_package.create("rg-agent", "baagent01", "tool", "1.0-beta")
+    upload(b.emulator, pkg.properties.storage_url, _zip({"bin/tool": (b"#!/bin/sh\necho tool $1\n", 0o755)}))
+    bm_client.application_package.activate("rg-agent", "baagent01", "tool", "1.0-beta", {"format": "zip"})
+    b.pool(nodes=1, slots=1, applicationPackages=[{"id": app.id, "version": "1.0-beta"}])
+    b.data.create_job(job("j"))
+    b.data.create_task("j", {"id": "t", "commandLine": sh('$AZ_BATCH_APP_PACKAGE_tool_1_0_beta/bin/tool ok; '
+                                                          'env | grep "^AZ_BATCH_APP_PACKAGE" | sort')})
+    done = b.wait_task("j", "t")
+    out = b.file("j", "t", "stdout.txt").splitlines()
+    assert done.execution_info.exit_code == 0, out
+    assert out[0] == "tool ok"
+    env = dict(line.split("=", 1) for line in out[1:])
+    assert env["AZ_BATCH_APP_PACKAGE_tool#1.0-beta"] == env["AZ_BATCH_APP_PACKAGE_tool_1_0_beta"]
+    assert "/applications/" in env["AZ_BATCH_APP_PACKAGE_tool_1_0_beta"]
