@@ -739,12 +739,33 @@ class Agent:
                 self._special_ended(a, None, failure, now)
 
     def _enforce(self, now: float) -> None:
-        """Deadlines, and tasks changed through the API (terminated, deleted, requeued): killed."""
+        """Deadlines; tasks changed through the API (terminated, deleted, requeued): killed;
+        tasks whose node went away (pool deleted or resized down): killed and requeued, as Batch
+        requeues the tasks of a removed node."""
         self._enforce_deadlines(now)
+        present: dict[str, set[str]] = {}
         for run in list(self.runs.values()):
             doc = self.store.get(models.KIND_TASK, run.key)
             if doc is None or doc.etag != run.etag:
                 self._kill_run(run)
+                continue
+            pool_key = run.nodes[0].pool_key
+            if pool_key not in present:
+                present[pool_key] = self._node_ids(run.account_key, pool_key, now)
+            if any(n.id not in present[pool_key] for n in run.nodes):
+                self._kill_run(run)
+                with self.store.transaction():
+                    current = self.store.get(doc.kind, doc.key)
+                    if current is not None and current.etag == run.etag:
+                        body = _with_meta_copy(current.body)
+                        _requeue(body["meta"], now, count_as="requeue")
+                        self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
+
+    def _node_ids(self, account_key: str, pool_key: str, now: float) -> set[str]:
+        pool = self.store.get(mgmt.KIND_POOL, pool_key)
+        if pool is None or mgmt.pool_state(pool, now).deleting:
+            return set()
+        return {n.id for n in pools.nodes(pool, now)}
 
     def _kill_run(self, run: Run) -> None:
         for p in run.procs:

@@ -335,3 +335,22 @@ def test_application_packages_unzipped_with_their_variables(agent_batch: AgentBa
     env = dict(line.split("=", 1) for line in out[1:])
     assert env["AZ_BATCH_APP_PACKAGE_tool#1.0-beta"] == env["AZ_BATCH_APP_PACKAGE_tool_1_0_beta"]
     assert "/applications/" in env["AZ_BATCH_APP_PACKAGE_tool_1_0_beta"]
+
+
+def test_resize_down_requeues_the_tasks_of_removed_nodes(agent_batch: AgentBatch, tmp_path: Path) -> None:
+    b = agent_batch
+    go = tmp_path / "go"
+    b.pool(nodes=2, slots=1)
+    b.data.create_job(job("j"))
+    wait_go = sh(f"while [ ! -f {go} ]; do sleep 0.05; done; echo $AZ_BATCH_NODE_ID")
+    b.data.create_tasks("j", [{"id": "a", "commandLine": wait_go}, {"id": "b", "commandLine": wait_go}])
+    b.wait(lambda: all(t.state == "running" for t in b.data.list_tasks("j")), "both tasks running")
+    nodes = [n.id for n in b.data.list_nodes(POOL)]
+    b.emulator.clients.batch_mgmt.pool.update("rg-agent", "baagent01", POOL, {"properties": {
+        "scaleSettings": {"fixedScale": {"targetDedicatedNodes": 1}}}})
+    b.wait(lambda: any((t.execution_info.requeue_count or 0) == 1 for t in b.data.list_tasks("j")),
+           "the task of the removed node requeued")
+    go.write_text("")
+    done = [b.wait_task("j", t) for t in ("a", "b")]
+    assert {d.node_info.node_id for d in done} == {nodes[0]}  # both ended on the node that stayed
+    assert sorted(d.execution_info.requeue_count for d in done) == [0, 1]
