@@ -35,7 +35,7 @@ IDLE_EXIT_SECONDS = 2.0
 EXECUTE_ENV = "DEPLOY_LOCAL_EXECUTE"
 
 _threads: dict[Path, AgentThread] = {}
-_children: list[subprocess.Popen[bytes]] = []
+_children: dict[Path, subprocess.Popen[bytes]] = {}  # the agent process this one started, per data dir
 _lock = threading.Lock()
 
 
@@ -78,6 +78,8 @@ def unlock(fd: int) -> None:
 
 
 def agent_running(data_dir: Path) -> bool:
+    if not data_dir.is_dir():
+        return False
     fd = try_lock(data_dir)
     if fd is None:
         return True
@@ -100,15 +102,18 @@ def has_work(store: Store) -> bool:
 
 
 def _reap_children() -> None:
-    for child in list(_children):
+    for data_dir, child in list(_children.items()):
         if child.poll() is not None:
-            _children.remove(child)
+            del _children[data_dir]
 
 
 def start_background(data_dir: Path) -> None:
-    """Start `python -m deployer.emulator.agent DATA_DIR` (it leaves at once if one already runs)."""
+    """Start `python -m deployer.emulator.agent DATA_DIR` (it leaves at once if one already runs;
+    none is started while one this process started is still starting up)."""
     with _lock:
         _reap_children()
+        if data_dir in _children:
+            return
         log = open(data_dir / LOG_NAME, "ab")  # noqa: SIM115 - handed to the child
         try:
             child = subprocess.Popen(
@@ -121,7 +126,7 @@ def start_background(data_dir: Path) -> None:
             )
         finally:
             log.close()
-        _children.append(child)
+        _children[data_dir] = child
 
 
 def wake(store: Store) -> None:

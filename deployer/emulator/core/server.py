@@ -279,6 +279,12 @@ def serve(port: int, data_dir: str | os.PathLike[str] | None = None, host: str =
     from deployer.emulator.agent.control import start_thread
 
     agent = start_thread(path)  # the jobs' tasks run on this machine, in this process
+    import signal
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does: the agent kills its tasks
+
+    signal.signal(signal.SIGTERM, _terminate)
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
