@@ -16,6 +16,9 @@ simulation is then off for all jobs):
 Every state change is a store write with the etag the agent last wrote, so an API call that
 changed a task in between (terminate, delete, requeue) always wins.
 
+Finished tasks' directories are deleted after their constraints.retentionTime (when the agent
+that ran them is still running then).
+
 Restart (`recover`): tasks the store says are running belong to an agent that died: their
 process groups are killed and they are requeued (requeueCount + 1), as Batch requeues the tasks
 of a node that restarts; each node's start task runs again.
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import heapq
 import os
 import selectors
 import shutil
@@ -99,6 +103,7 @@ class Agent:
         os.set_blocking(self._wake_w, False)
         self._stopped = threading.Event()
         self._container_runtime: bool | None = None
+        self._retained: list[tuple[float, str]] = []  # heap of (delete after, task dir) of finished tasks
 
     # ==========================================================================================
     # the loop
@@ -172,6 +177,7 @@ class Agent:
         jobs = self._jobs(now)
         self._end_jobs(jobs, now)
         queued = self._schedule(jobs, now)
+        self._expire(now)
         return bool(self.runs or self.aux or queued)
 
     def shutdown(self) -> None:
@@ -761,6 +767,13 @@ class Agent:
                         _requeue(body["meta"], now, count_as="requeue")
                         self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
 
+    def _expire(self, now: float) -> None:
+        """Delete the directories of finished tasks whose retentionTime is over (the ones this
+        agent finished; the default retention, 7 days, outlives any agent)."""
+        while self._retained and self._retained[0][0] <= now:
+            _, path = heapq.heappop(self._retained)
+            shutil.rmtree(path, ignore_errors=True)
+
     def _node_ids(self, account_key: str, pool_key: str, now: float) -> set[str]:
         pool = self.store.get(mgmt.KIND_POOL, pool_key)
         if pool is None or mgmt.pool_state(pool, now).deleting:
@@ -818,6 +831,9 @@ class Agent:
             self.store.put(current.kind, current.key, body, parent=current.parent, expect=current.etag)
             return None
         models._finish_task(m, now, exit_code=code, failure=failure)
+        retention = _seconds((body.get("constraints") or {}).get("retentionTime"))
+        if retention is not None:
+            heapq.heappush(self._retained, (now + retention, str(run.task_dir)))
         m["modified"] = now
         m["dependencyAction"] = options.dependency_action
         m.pop("pids", None)

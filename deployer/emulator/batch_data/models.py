@@ -20,6 +20,9 @@ and lastModified move as the service's do), then the caller sees the result.
   capped by the job's maxParallelTasks; requiredSlots honoured): each starts TASK_START_DELAY
   after it was queued (or when a slot frees up) and runs DEPLOY_EMULATOR_TASK_SECONDS (default 5),
   then completes with exit code 0. Task dependencies and other jobs on the same pool are ignored.
+- When tasks really run (deployer.emulator.agent; the data directory's execution setting is on),
+  none of the above timer applies: the node agent owns task state and writes it here; settling
+  a job then applies only the job's own rules, with indexed queries (no task is read).
 - A job with onAllTasksComplete=terminatejob completes (terminateReason AllTasksComplete) when all
   its tasks have completed — at once if it has none, as Azure documents. A finite
   constraints.maxWallClockTime completes it with MaxWallClockTimeExpiry.

@@ -354,3 +354,22 @@ def test_resize_down_requeues_the_tasks_of_removed_nodes(agent_batch: AgentBatch
     done = [b.wait_task("j", t) for t in ("a", "b")]
     assert {d.node_info.node_id for d in done} == {nodes[0]}  # both ended on the node that stayed
     assert sorted(d.execution_info.requeue_count for d in done) == [0, 1]
+
+
+def test_retention_time_removes_the_task_directory(agent_batch: AgentBatch) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    b = agent_batch
+    b.pool(nodes=1, slots=1)
+    b.data.create_job(job("j"))
+    b.data.create_task("j", {"id": "t", "commandLine": "/bin/echo kept", "constraints": {"retentionTime": "PT1S"}})
+    b.wait_task("j", "t")
+
+    def gone() -> bool:
+        try:
+            b.file("j", "t", "stdout.txt")
+        except ResourceNotFoundError:
+            return True
+        return False
+
+    b.wait(gone, "the task directory to be removed after its retention time", timeout=10)
