@@ -362,7 +362,8 @@ def _agent_for_reads(req: Request) -> None:
 
 def create_job(req: Request, account: Doc) -> Response:
     doc = models.create_job(req.store, account, _body(req))
-    _wake(req)
+    if doc.body.get("jobManagerTask"):  # its job manager task is queued with it
+        _wake(req)
     return _written(doc, models.job_url(req.base_url, account, doc.body["id"]), 201, location=True)
 
 
