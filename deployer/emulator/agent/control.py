@@ -31,7 +31,7 @@ from . import settings
 
 LOCK_NAME = "agent.lock"
 LOG_NAME = "agent.log"
-IDLE_EXIT_SECONDS = 2.0
+IDLE_EXIT_SECONDS = 2.0  # DEPLOY_AGENT_IDLE_SECONDS overrides (tests make it short)
 EXECUTE_ENV = "DEPLOY_LOCAL_EXECUTE"
 
 _threads: dict[Path, AgentThread] = {}
@@ -204,6 +204,13 @@ def start_thread(data_dir: str | os.PathLike[str]) -> AgentThread:
     return AgentThread(store.data_dir).start()
 
 
+def _idle_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("DEPLOY_AGENT_IDLE_SECONDS", "") or IDLE_EXIT_SECONDS))
+    except ValueError:
+        return IDLE_EXIT_SECONDS
+
+
 def run_background(data_dir: Path) -> int:
     """The background process: run while there is work, then leave (re-checking after unlocking)."""
     from .agent import Agent
@@ -216,7 +223,7 @@ def run_background(data_dir: Path) -> int:
         record_pid(fd)
         try:
             agent = Agent(data_dir)
-            agent.run(idle_exit=IDLE_EXIT_SECONDS)
+            agent.run(idle_exit=_idle_seconds())
         finally:
             unlock(fd)
         if not has_work(store):

@@ -107,6 +107,7 @@ def task(task_id: str, command: str, **kw: Any) -> bm.BatchTaskCreateOptions:
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEPLOY_EMULATOR_JOB_TRANSITION_SECONDS", "0.05")
     monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0")
+    monkeypatch.setenv("DEPLOY_AGENT_IDLE_SECONDS", "0.3")  # background agents leave soon after the work
 
 
 @pytest.fixture
