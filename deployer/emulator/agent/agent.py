@@ -497,11 +497,11 @@ class Agent:
             pool = mgmt.pool_of(self.store, account, pool_id, now) if pool_id else None
             if pool is None:
                 continue
-            nodes = self._pool_nodes(account, pool, now)
             reason = _not_runnable_pool(pool)
-            if reason is not None:
+            if reason is not None:  # (its nodes are never set up here: the pool itself still works)
                 self._fail_queued(account, job, reason, now)
                 continue
+            nodes = self._pool_nodes(account, pool, now)
             self._schedule_job(account, job, pool, nodes, now, started)
         self._commit_started(started, now)
         return queued_any

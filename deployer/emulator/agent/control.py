@@ -175,6 +175,7 @@ class AgentThread:
                 break
             time.sleep(0.1)
         else:
+            self.agent.shutdown()
             return
         try:
             self.agent.run()

@@ -294,6 +294,7 @@ def test_windows_pool_and_containers_say_why(agent_batch: AgentBatch) -> None:
     t = b.wait_task("w", "t")
     assert t.execution_info.failure_info.code == "UnsupportedOnLocalTarget"
     assert "Windows" in t.execution_info.failure_info.message
+    assert [n.state for n in b.data.list_nodes("win")] == ["idle"]  # the pool itself still works
     b.pool(nodes=1, slots=1)
     b.agent.agent._container_runtime = False  # no container runtime answers (whatever this machine has)
     b.data.create_job(job("c"))
