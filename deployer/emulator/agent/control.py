@@ -37,6 +37,8 @@ EXECUTE_ENV = "DEPLOY_LOCAL_EXECUTE"
 _threads: dict[Path, AgentThread] = {}
 _children: dict[Path, subprocess.Popen[bytes]] = {}  # the agent process this one started, per data dir
 _lock = threading.Lock()
+_last_read_check: dict[Path, float] = {}
+READ_CHECK_SECONDS = 1.0
 
 
 def lock_path(data_dir: Path) -> Path:
@@ -143,8 +145,15 @@ def wake(store: Store) -> None:
 
 
 def ensure_for_reads(store: Store) -> None:
-    """Before answering about tasks: restart a dead agent if work is waiting (kill -9 recovery)."""
-    if store.data_dir in _threads or not settings.execution_enabled(store):
+    """Before answering about tasks: restart a dead agent if work is waiting (kill -9 recovery).
+    Looked at most once a second per data directory, so polling reads stay cheap."""
+    now = time.monotonic()
+    if store.data_dir in _threads or now - _last_read_check.get(store.data_dir, -READ_CHECK_SECONDS) < (
+        READ_CHECK_SECONDS
+    ):
+        return
+    _last_read_check[store.data_dir] = now
+    if not settings.execution_enabled(store):
         return
     if not agent_running(store.data_dir) and has_work(store):
         start_background(store.data_dir)
