@@ -17,5 +17,6 @@ HTTP surface but the files the tasks leave (batch_data's file routes read the no
 
 What the local target does not do: it never escalates (elevationLevel admin runs as the current
 user), Windows pools' tasks end with failure code UnsupportedOnLocalTarget, and containerSettings
-without a container runtime end with ContainerRuntimeNotFound.
+end with ContainerRuntimeNotFound (no runtime answers) or ContainerTasksNotSupportedLocally (one does:
+containers are not started yet).
 """

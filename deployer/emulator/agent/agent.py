@@ -530,11 +530,8 @@ class Agent:
             body = doc.body
             if uses_deps and body.get("dependsOn") and not self._dependencies_met(job, body["dependsOn"]):
                 continue
-            if body.get("containerSettings") and not self._has_container_runtime():
-                self._complete_now(account, job, doc, rules.failure_info(
-                    "ContainerRuntimeNotFound",
-                    "The task has containerSettings, but no container runtime (docker) answers on this machine; "
-                    "the local target cannot run it."), now)
+            if body.get("containerSettings"):
+                self._complete_now(account, job, doc, _container_failure(self._has_container_runtime()), now)
                 continue
             instances = int((body.get("multiInstanceSettings") or {}).get("numberOfInstances") or 1)
             need = max(1, int(body.get("requiredSlots") or 1))
@@ -914,6 +911,20 @@ def _seconds(duration: Any) -> float | None:
 def _start_info_failure(now: float, failure: dict[str, Any]) -> dict[str, Any]:
     return {"state": "completed", "startTime": clock.iso(now), "endTime": clock.iso(now), "retryCount": 0,
             "result": "failure", "failureInfo": failure}
+
+
+def _container_failure(runtime: bool) -> dict[str, Any]:
+    """Why a task with containerSettings did not run: no runtime answers, or (with one) the local
+    agent does not start containers yet; never runs the command outside its container."""
+    if not runtime:
+        return rules.failure_info(
+            "ContainerRuntimeNotFound",
+            "The task has containerSettings, but no container runtime (docker) answers on this machine; "
+            "the local target cannot run it.")
+    return rules.failure_info(
+        "ContainerTasksNotSupportedLocally",
+        "The task has containerSettings; the local target's agent does not run tasks in containers yet, and never "
+        "runs their command outside one.")
 
 
 def _not_runnable_pool(pool: Doc) -> dict[str, Any] | None:
