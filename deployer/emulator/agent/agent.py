@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import heapq
+import logging
 import os
 import selectors
 import shutil
@@ -47,6 +48,7 @@ from . import environment, files, layout, process, rules
 from .node import KIND_NODE, Node, Proc
 
 KIND_PREP = models.KIND_PREP
+log = logging.getLogger("deployer.emulator.agent")
 NOT_DONE_JOB_STATES = ("active", "disabling", "disabled", "enabling", "terminating", "deleting")
 ENFORCE_SECONDS = 0.1
 IDLE_WAIT_SECONDS = 0.1
@@ -124,7 +126,12 @@ class Agent:
         idle_since: float | None = None
         try:
             while not self._stopped.is_set():
-                busy = self.tick()
+                try:
+                    busy = self.tick()
+                except Exception:  # noqa: BLE001 - one bad tick must not stop every task: log, go on
+                    log.exception("node agent: a scheduling pass failed; retrying")
+                    self._stopped.wait(0.5)
+                    busy = True
                 if busy:
                     idle_since = None
                 elif idle_exit is not None:

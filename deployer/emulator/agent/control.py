@@ -223,8 +223,11 @@ def _idle_seconds() -> float:
 
 def run_background(data_dir: Path) -> int:
     """The background process: run while there is work, then leave (re-checking after unlocking)."""
+    import logging
+
     from .agent import Agent
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s agent %(process)d: %(message)s")
     store = Store(data_dir)
     while True:
         fd = try_lock(data_dir)
