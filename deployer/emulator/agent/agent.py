@@ -246,6 +246,7 @@ class Agent:
         live = {j.key for _, j in jobs if j.body["meta"]["state"] not in ("terminating", "deleting")}
         for run in [r for r in self.runs.values() if r.job_key not in live]:
             self._kill_run(run)
+            self._mark_ended(run, now)  # e.g. the job's maxWallClockTime: its running tasks end too
         for a in [a for a in self.aux if a.kind == "prep" and a.job_key not in live]:
             process.kill_tree(a.proc.popen)
             self.aux.remove(a)
@@ -258,6 +259,19 @@ class Agent:
                 self._set_prep_state(doc.key, "released")
                 continue
             self._start_release(job, node, now)
+
+    def _mark_ended(self, run: Run, now: float) -> None:
+        """A task killed because its job ended, still `running` as the agent wrote it: completed
+        as terminated (what terminate job writes for its running tasks)."""
+        with self.store.transaction():
+            current = self.store.get(models.KIND_TASK, run.key)
+            if current is None or current.etag != run.etag:
+                return
+            body = _with_meta_copy(current.body)
+            models._finish_task(body["meta"], now, failure=dict(models.TASK_ENDED))
+            body["meta"]["modified"] = now
+            body["meta"].pop("pids", None)
+            self.store.put(current.kind, current.key, body, parent=current.parent, expect=current.etag)
 
     def _node_of(self, doc: Doc, job: Doc, now: float) -> Node | None:
         account = self._account(job.parent)

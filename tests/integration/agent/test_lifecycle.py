@@ -374,3 +374,16 @@ def test_retention_time_removes_the_task_directory(agent_batch: AgentBatch) -> N
         return False
 
     b.wait(gone, "the task directory to be removed after its retention time", timeout=10)
+
+
+def test_job_wall_clock_ends_its_running_tasks(agent_batch: AgentBatch) -> None:
+    b = agent_batch
+    b.pool(nodes=1, slots=1)
+    b.data.create_job(job("j", constraints={"maxWallClockTime": "PT2S"}))
+    b.data.create_task("j", {"id": "t", "commandLine": sh("sleep 60 & echo $! > child.pid; wait")})
+    b.wait_task("j", "t", "running")
+    assert b.wait_job("j").execution_info.termination_reason == "MaxWallClockTimeExpiry"
+    t = b.wait_task("j", "t")
+    assert t.execution_info.failure_info.code == "TaskEnded"
+    child = int(b.file("j", "t", "wd/child.pid"))
+    b.wait(lambda: not _alive(child), "the task's processes to be killed", timeout=5)
