@@ -387,3 +387,15 @@ def test_job_wall_clock_ends_its_running_tasks(agent_batch: AgentBatch) -> None:
     assert t.execution_info.failure_info.code == "TaskEnded"
     child = int(b.file("j", "t", "wd/child.pid"))
     b.wait(lambda: not _alive(child), "the task's processes to be killed", timeout=5)
+
+
+def test_deleting_a_job_kills_its_processes(agent_batch: AgentBatch, tmp_path: Path) -> None:
+    b = agent_batch
+    pid_file = tmp_path / "child.pid"
+    b.pool(nodes=1, slots=1)
+    b.data.create_job(job("j"))
+    b.data.create_task("j", {"id": "t", "commandLine": sh(f"sleep 60 & echo $! > {pid_file}; wait")})
+    b.wait(lambda: pid_file.exists() and pid_file.read_text().strip(), "the task to start its child")
+    child = int(pid_file.read_text())
+    b.data.begin_delete_job("j", polling_interval=0.05).result()
+    b.wait(lambda: not _alive(child), "the deleted job's processes to be killed", timeout=5)
