@@ -7,8 +7,10 @@ HTTP surface but the files the tasks leave (batch_data's file routes read the no
 
     settings   whether tasks run for a data directory (`target.execute`, default on for local)
     control    one agent per data directory (flock), background process or thread, wake-ups
-    agent      the loop: schedule on slots, run, reap, enforce, start/prep/release tasks
-    node       a pool node: directories, slots, start task, state written for list/get node
+    agent      the loop: schedule on slots, run, reap, enforce, retries, job actions
+    lifecycle  nodes booting (mounts, packages, start task), job preparation and release tasks
+    tasks      what the agent keeps per running task; requeue; why a task cannot run here
+    node       a pool node: directories, slots, state written for list/get node
     layout     the node's directory layout (shared with the file routes)
     environment  AZ_BATCH_* and the task's environment settings
     process    command lines (shlex, no shell), process groups, killing trees

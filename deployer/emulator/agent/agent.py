@@ -11,7 +11,8 @@ simulation is then off for all jobs):
    jobs that ended get their job release task on every node that ran their preparation;
 4. schedule: for each active job by priority, its queued tasks (an indexed query, no more than
    the free slots unless dependencies must be checked) go to nodes with free slots, spread or
-   pack, after the node's start task (waitForSuccess) and the job's preparation task.
+   pack, after the node's start task (waitForSuccess) and the job's preparation task
+   (lifecycle.NodeLifecycle, mixed in).
 
 Every state change is a store write with the etag the agent last wrote, so an API call that
 changed a task in between (terminate, delete, requeue) always wins.
@@ -37,61 +38,32 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..batch_data import models, pools
 from ..batch_mgmt import models as mgmt
 from ..core import Doc, Store, clock
 from . import environment, files, layout, process, rules
-from .node import KIND_NODE, Node, Proc
+from .lifecycle import NodeLifecycle
+from .node import Node
+from .tasks import (
+    KIND_PREP,
+    Aux,
+    Run,
+    container_failure,
+    not_runnable_pool,
+    requeue,
+    seconds,
+    with_meta_copy,
+)
 
-KIND_PREP = models.KIND_PREP
 log = logging.getLogger("deployer.emulator.agent")
 NOT_DONE_JOB_STATES = ("active", "disabling", "disabled", "enabling", "terminating", "deleting")
 ENFORCE_SECONDS = 0.1
 IDLE_WAIT_SECONDS = 0.1
-RELEASE_WALL_SECONDS = 15 * 60.0
 
 
-def prep_key(job_key: str, node_id: str) -> str:
-    return f"{job_key}/preprelease/{node_id}"
-
-
-@dataclass
-class Run:
-    """A task the agent runs: its process(es) on one node, or on several (multi-instance)."""
-
-    key: str
-    job_key: str
-    account_key: str
-    etag: str
-    nodes: list[Node]
-    slots: int
-    task_dir: Path
-    body: dict[str, Any]
-    job: dict[str, Any]
-    started: float
-    deadline: float | None
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    phase: str = "main"  # "coordination" first for a multi-instance task with a coordination command
-    env: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Aux:
-    """A start, job preparation or job release task on one node."""
-
-    kind: str  # start | prep | release
-    node: Node
-    proc: Proc
-    job_key: str | None = None
-    spec: dict[str, Any] = field(default_factory=dict)
-    retries: int = 0
-
-
-class Agent:
+class Agent(NodeLifecycle):
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.store = Store(data_dir)
         self.data_dir = self.store.data_dir
@@ -216,7 +188,7 @@ class Agent:
                 if current is None or current.body["meta"]["state"] != "running":
                     continue
                 body = copy.deepcopy(current.body)
-                _requeue(body["meta"], now, count_as="requeue")
+                requeue(body["meta"], now, count_as="requeue")
                 self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
 
     # ==========================================================================================
@@ -267,238 +239,11 @@ class Agent:
             current = self.store.get(models.KIND_TASK, run.key)
             if current is None or current.etag != run.etag:
                 return
-            body = _with_meta_copy(current.body)
+            body = with_meta_copy(current.body)
             models._finish_task(body["meta"], now, failure=dict(models.TASK_ENDED))
             body["meta"]["modified"] = now
             body["meta"].pop("pids", None)
             self.store.put(current.kind, current.key, body, parent=current.parent, expect=current.etag)
-
-    def _node_of(self, doc: Doc, job: Doc, now: float) -> Node | None:
-        account = self._account(job.parent)
-        pool = mgmt.pool_of(self.store, account, str(doc.body["poolId"]), now) if account is not None else None
-        if account is None or pool is None:
-            return None
-        return next((n for n in self._pool_nodes(account, pool, now) if n.id == doc.body["nodeId"]), None)
-
-    # ==========================================================================================
-    # nodes
-    # ==========================================================================================
-
-    def _pool_nodes(self, account: Doc, pool: Doc, now: float) -> list[Node]:
-        """The pool's nodes now (created, mounted and start task started on first sight)."""
-        props = mgmt.pool_properties(pool)
-        per_node = int(props.get("taskSlotsPerNode") or 1)
-        pid = pools.pool_id(pool)
-        out = []
-        for info in pools.nodes(pool, now):
-            key = f"{pool.key}/nodes/{info.index}"
-            node = self.nodes.get(key)
-            if node is None or node.id != info.id:
-                root = layout.node_root(self.data_dir, str(account.body["name"]), pid, info.id)
-                ip = f"10.0.{info.index // 250}.{4 + info.index % 250}"
-                node = Node(pool.key, account.key, str(account.body["name"]), pid, info.index, info.id,
-                            info.dedicated, root, per_node, ip)
-                self.nodes[key] = node
-                self._boot(node, account, pool, now)
-            node.capacity = per_node
-            out.append(node)
-        return out
-
-    def _boot(self, node: Node, account: Doc, pool: Doc, now: float) -> None:
-        props = mgmt.pool_properties(pool)
-        node.make_dirs()
-        try:
-            files.mount_all(self.store, props.get("mountConfiguration"), self.data_dir, layout.mounts_dir(node.root))
-            for app, version in files.package_refs(props.get("applicationPackages")):
-                ref, path = files.install_package(self.store, account, app, version, layout.applications_dir(node.root))
-                node.packages[ref] = path
-        except (files.DataError, OSError) as exc:
-            node.broken = True
-            node.write_state(self.store, "unusable", _start_info_failure(now, rules.failure_info(
-                getattr(exc, "code", "NodeSetupFailed"), getattr(exc, "message", str(exc)))))
-            return
-        start = props.get("startTask") or {}
-        if not start.get("commandLine"):
-            node.ready = True
-            node.write_state(self.store, "idle", None)
-            return
-        node.start_spec = start
-        node.ready = not bool(start.get("waitForSuccess", True))
-        self._spawn_start(node, now)
-
-    def _spawn_start(self, node: Node, now: float) -> None:
-        spec = node.start_spec
-        sdir = layout.startup_dir(node.root)
-        wd = sdir / "wd"
-        wd.mkdir(parents=True, exist_ok=True)
-        ctx = self._node_context(node)
-        env = environment.task_environment(ctx, task_dir=sdir, identity=spec.get("userIdentity"),
-                                           own=spec.get("environmentSettings"))
-        env["AZ_BATCH_TASK_WORKING_DIR"] = str(wd)
-        try:
-            account = self._account(node.account_key)
-            if account is not None:
-                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd)
-            popen = process.spawn(str(spec["commandLine"]), wd, env, sdir / "stdout.txt", sdir / "stderr.txt")
-        except (files.DataError, process.SpawnError) as exc:
-            self._start_task_ended(node, now, None, rules.failure_info(getattr(exc, "code", "CommandProgramNotFound"),
-                                                                       str(exc)))
-            return
-        node.start = Proc(popen, now, None)
-        self.aux.append(Aux("start", node, node.start, spec=spec, retries=node.start_retries))
-        node.write_state(self.store, "starting", {"state": "running", "startTime": clock.iso(now),
-                                                  "retryCount": node.start_retries})
-
-    def _start_task_ended(self, node: Node, now: float, code: int | None, failure: dict[str, Any] | None) -> None:
-        spec = node.start_spec
-        started = node.start.started if node.start else now
-        node.start = None
-        if failure is None and code not in (None, 0):
-            failure = rules.exit_code_failure(code)
-        if failure is not None and rules.may_retry(node.start_retries, int(spec.get("maxTaskRetryCount") or 0)):
-            node.start_retries += 1
-            self._spawn_start(node, now)
-            return
-        info: dict[str, Any] = {"state": "completed", "startTime": clock.iso(started), "endTime": clock.iso(now),
-                                "retryCount": node.start_retries, "result": "failure" if failure else "success"}
-        if code is not None:
-            info["exitCode"] = code
-        if failure is not None:
-            info["failureInfo"] = failure
-        waited = bool(spec.get("waitForSuccess", True))
-        if failure is not None and waited:
-            node.broken = True
-            node.write_state(self.store, "starttaskfailed", info)
-        else:
-            node.ready = True
-            node.write_state(self.store, "idle", info)
-
-    def _node_context(self, node: Node, packages: dict[str, Path] | None = None) -> environment.NodeContext:
-        return environment.NodeContext(
-            account=node.account,
-            account_url=f"https://{node.account}.emulator/batch/{node.account}",
-            pool_id=node.pool_id,
-            node_id=node.id,
-            dedicated=node.dedicated,
-            root=node.root,
-            ip=node.ip,
-            packages=dict(node.packages) if packages is None else packages,
-        )
-
-    # ==========================================================================================
-    # job preparation and release
-    # ==========================================================================================
-
-    def _prep_ready(self, account: Doc, job: Doc, node: Node, now: float) -> bool:
-        """Whether tasks of `job` may run on `node` (its preparation task started or done)."""
-        prep = job.body.get("jobPreparationTask")
-        if not prep:
-            if job.body.get("jobReleaseTask") and job.key not in node.prepared:
-                node.prepared[job.key] = "succeeded"  # the release task will run here when the job ends
-                self._write_prep_info(job.key, node, "prep", {})
-            return True
-        state = node.prepared.get(job.key)
-        if state is None:
-            self._start_prep(account, job, node, now)
-            state = node.prepared.get(job.key)
-        wait = bool(prep.get("waitForSuccess", True))
-        return state == "succeeded" or (not wait and state is not None)
-
-    def _special_env(self, node: Node, job_id: str, task_dir: Path, spec: dict[str, Any]) -> dict[str, str]:
-        ctx = self._node_context(node)
-        jp = layout.job_dir(node.root, job_id) / layout.JOB_PREPARATION
-        return environment.task_environment(ctx, task_dir=task_dir, job_id=job_id, task_id=str(spec.get("id") or ""),
-                                            identity=spec.get("userIdentity"), job_prep_dir=jp,
-                                            own=spec.get("environmentSettings"))
-
-    def _spawn_special(self, kind: str, node: Node, job_key: str, job_id: str, spec: dict[str, Any],
-                       now: float, retries: int = 0) -> str | None:
-        """Start a preparation or release task; its error message if it could not start."""
-        tdir = layout.job_dir(node.root, job_id) / (layout.JOB_PREPARATION if kind == "prep" else layout.JOB_RELEASE)
-        wd = tdir / "wd"
-        wd.mkdir(parents=True, exist_ok=True)
-        env = self._special_env(node, job_id, tdir, spec)
-        try:
-            account = self._account(node.account_key)
-            if account is not None:
-                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd)
-            popen = process.spawn(str(spec["commandLine"]), wd, env, tdir / "stdout.txt", tdir / "stderr.txt")
-        except (files.DataError, process.SpawnError) as exc:
-            return str(exc)
-        wall = _seconds((spec.get("constraints") or {}).get("maxWallClockTime"))
-        if kind == "release":
-            wall = min(wall or RELEASE_WALL_SECONDS, RELEASE_WALL_SECONDS)
-        self.aux.append(Aux(kind, node, Proc(popen, now, now + wall if wall else None), job_key, spec, retries))
-        self._write_prep_info(job_key, node, kind, {"state": "running", "startTime": clock.iso(now),
-                                                   "retryCount": retries,
-                                                   "taskRootDirectory": layout.task_relative(job_id, tdir.name)})
-        return None
-
-    def _start_prep(self, account: Doc, job: Doc, node: Node, now: float, retries: int = 0) -> None:
-        node.prepared[job.key] = "running"
-        error = self._spawn_special("prep", node, job.key, job.body["id"], job.body["jobPreparationTask"], now, retries)
-        if error is not None:
-            node.prepared[job.key] = "failed"
-            self._write_prep_info(job.key, node, "prep", {"state": "completed", "result": "failure",
-                                                         "failureInfo": rules.failure_info("PreparationFailed", error)})
-
-    def _start_release(self, job: Doc, node: Node, now: float) -> None:
-        self._set_prep_state(prep_key(job.key, node.id), "releasing")
-        error = self._spawn_special("release", node, job.key, job.body["id"], job.body["jobReleaseTask"], now)
-        if error is not None:
-            self._write_prep_info(job.key, node, "release", {"state": "completed", "result": "failure",
-                                                            "failureInfo": rules.failure_info("ReleaseFailed", error)})
-            self._set_prep_state(prep_key(job.key, node.id), "released")
-
-    def _write_prep_info(self, job_key: str, node: Node, kind: str, info: dict[str, Any]) -> None:
-        """Record a preparation or release task's execution info for a node (the document's
-        `meta.state` is `prepared` while a release task is due, so it is found by an index)."""
-        job = self.store.get(models.KIND_JOB, job_key)
-        if job is None:
-            return
-        key = prep_key(job_key, node.id)
-        field_name = "jobPreparationTaskExecutionInfo" if kind == "prep" else "jobReleaseTaskExecutionInfo"
-
-        def change(body: dict[str, Any]) -> dict[str, Any]:
-            if not info:
-                return body
-            current = dict(body.get(field_name) or {})
-            current.update(info)
-            return {**body, field_name: current}
-
-        with self.store.transaction():
-            if self.store.get(KIND_PREP, key) is None:
-                state = "prepared" if job.body.get("jobReleaseTask") else "released"
-                self.store.put(KIND_PREP, key, {"poolId": node.pool_id, "nodeId": node.id, "index": node.index,
-                                               "meta": {"state": state}}, parent=job_key)
-            self.store.update(KIND_PREP, key, change)
-
-    def _set_prep_state(self, key: str, state: str) -> None:
-        self.store.update(KIND_PREP, key, lambda body: {**body, "meta": {**body.get("meta", {}), "state": state}})
-
-    def _special_ended(self, a: Aux, code: int | None, failure: dict[str, Any] | None, now: float) -> None:
-        assert a.job_key is not None
-        if failure is None and code not in (None, 0):
-            failure = rules.exit_code_failure(code)
-        if a.kind == "prep" and failure is not None and rules.may_retry(
-            a.retries, int((a.spec.get("constraints") or {}).get("maxTaskRetryCount") or 0)
-        ):
-            job = self.store.get(models.KIND_JOB, a.job_key)
-            account = self._account(a.node.account_key)
-            if job is not None and account is not None:
-                self._start_prep(account, job, a.node, now, a.retries + 1)
-                return
-        info: dict[str, Any] = {"state": "completed", "endTime": clock.iso(now),
-                                "result": "failure" if failure else "success"}
-        if code is not None:
-            info["exitCode"] = code
-        if failure is not None:
-            info["failureInfo"] = failure
-        if a.kind == "prep":
-            a.node.prepared[a.job_key] = "failed" if failure else "succeeded"
-        self._write_prep_info(a.job_key, a.node, a.kind, info)
-        if a.kind == "release":
-            self._set_prep_state(prep_key(a.job_key, a.node.id), "released")
 
     # ==========================================================================================
     # scheduling
@@ -518,7 +263,7 @@ class Agent:
             pool = mgmt.pool_of(self.store, account, pool_id, now) if pool_id else None
             if pool is None:
                 continue
-            reason = _not_runnable_pool(pool)
+            reason = not_runnable_pool(pool)
             if reason is not None:  # (its nodes are never set up here: the pool itself still works)
                 self._fail_queued(account, job, reason, now)
                 continue
@@ -552,7 +297,7 @@ class Agent:
             if uses_deps and body.get("dependsOn") and not self._dependencies_met(job, body["dependsOn"]):
                 continue
             if body.get("containerSettings"):
-                self._complete_now(account, job, doc, _container_failure(self._has_container_runtime()), now)
+                self._complete_now(account, job, doc, container_failure(self._has_container_runtime()), now)
                 continue
             instances = int((body.get("multiInstanceSettings") or {}).get("numberOfInstances") or 1)
             need = max(1, int(body.get("requiredSlots") or 1))
@@ -620,7 +365,7 @@ class Agent:
             self._complete_now(account, job, doc, rules.failure_info(exc.code, exc.message), now,
                                kind="preProcessingError")
             return None
-        wall = _seconds((body.get("constraints") or {}).get("maxWallClockTime"))
+        wall = seconds((body.get("constraints") or {}).get("maxWallClockTime"))
         run = Run(doc.key, job.key, account.key, doc.etag, nodes, need, tdir, body, job.body, now,
                   now + wall if wall else None)
         for n in nodes:
@@ -681,7 +426,7 @@ class Agent:
                 if current is None or current.etag != doc.etag:
                     lost.append(run)
                     continue
-                body = _with_meta_copy(current.body)
+                body = with_meta_copy(current.body)
                 m = body["meta"]
                 models._set_state(m, "running", now)
                 m["start"], m["end"], m["modified"] = now, None, now
@@ -781,8 +526,8 @@ class Agent:
                 with self.store.transaction():
                     current = self.store.get(doc.kind, doc.key)
                     if current is not None and current.etag == run.etag:
-                        body = _with_meta_copy(current.body)
-                        _requeue(body["meta"], now, count_as="requeue")
+                        body = with_meta_copy(current.body)
+                        requeue(body["meta"], now, count_as="requeue")
                         self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
 
     def _expire(self, now: float) -> None:
@@ -836,7 +581,7 @@ class Agent:
                 kind, succeeded = "fileUploadError", False
         if failure is None and not succeeded and code is not None:
             failure = rules.exit_code_failure(code)
-        body = _with_meta_copy(current.body)
+        body = with_meta_copy(current.body)
         m = body["meta"]
         ex = m.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
         options = rules.exit_options(body, code, kind if kind in ("preProcessingError", "fileUploadError") else None)
@@ -845,11 +590,11 @@ class Agent:
                                                                                                           run.job)):
             ex["retryCount"] = retries + 1
             ex["lastRetryTime"] = now
-            _requeue(m, now, count_as=None)
+            requeue(m, now, count_as=None)
             self.store.put(current.kind, current.key, body, parent=current.parent, expect=current.etag)
             return None
         models._finish_task(m, now, exit_code=code, failure=failure)
-        retention = _seconds((body.get("constraints") or {}).get("retentionTime"))
+        retention = seconds((body.get("constraints") or {}).get("retentionTime"))
         if retention is not None:
             heapq.heappush(self._retained, (now + retention, str(run.task_dir)))
         m["modified"] = now
@@ -900,66 +645,3 @@ class Agent:
     def _fail_queued(self, account: Doc, job: Doc, reason: dict[str, Any], now: float) -> None:
         for doc in self.store.by_state(models.KIND_TASK, ("active",), parent=job.key, limit=100):
             self._complete_now(account, job, doc, reason, now)
-
-
-def _with_meta_copy(body: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a task body to change its `meta` (only meta is written; the rest is shared)."""
-    return {**body, "meta": copy.deepcopy(body["meta"])}
-
-
-def _requeue(meta: dict[str, Any], now: float, *, count_as: str | None) -> None:
-    models._set_state(meta, "active", now)
-    ex = meta.setdefault("exec", {"retryCount": 0, "requeueCount": 0})
-    if count_as == "requeue":
-        ex["requeueCount"] = ex.get("requeueCount", 0) + 1
-        ex["lastRequeueTime"] = now
-    ex.pop("startTime", None)
-    meta["queued"], meta["start"], meta["end"], meta["modified"] = now, None, None, now
-    meta.pop("node", None)
-    meta.pop("nodeIndex", None)
-    meta.pop("pids", None)
-
-
-def _seconds(duration: Any) -> float | None:
-    if not duration:
-        return None
-    secs = mgmt.parse_duration(str(duration))
-    if secs is None or secs >= models._INFINITE_SECONDS:
-        return None
-    return float(secs)
-
-
-def _start_info_failure(now: float, failure: dict[str, Any]) -> dict[str, Any]:
-    return {"state": "completed", "startTime": clock.iso(now), "endTime": clock.iso(now), "retryCount": 0,
-            "result": "failure", "failureInfo": failure}
-
-
-def _container_failure(runtime: bool) -> dict[str, Any]:
-    """Why a task with containerSettings did not run: no runtime answers, or (with one) the local
-    agent does not start containers yet; never runs the command outside its container."""
-    if not runtime:
-        return rules.failure_info(
-            "ContainerRuntimeNotFound",
-            "The task has containerSettings, but no container runtime (docker) answers on this machine; "
-            "the local target cannot run it.")
-    return rules.failure_info(
-        "ContainerTasksNotSupportedLocally",
-        "The task has containerSettings; the local target's agent does not run tasks in containers yet, and never "
-        "runs their command outside one.")
-
-
-def _not_runnable_pool(pool: Doc) -> dict[str, Any] | None:
-    """Why the tasks of this pool cannot run on this machine (None: they can)."""
-    vmc = (mgmt.pool_properties(pool).get("deploymentConfiguration") or {}).get("virtualMachineConfiguration") or {}
-    sku = str(vmc.get("nodeAgentSkuId") or "").lower()
-    if sku.startswith("batch.node.windows"):
-        return rules.failure_info(
-            "UnsupportedOnLocalTarget",
-            f"The local target runs Linux command lines on this machine; pool {pools.pool_id(pool)} is a Windows "
-            f"pool ({vmc.get('nodeAgentSkuId')}), so its tasks cannot run here.",
-            Reason="WindowsPool",
-        )
-    return None
-
-
-__all__ = ["KIND_NODE", "KIND_PREP", "Agent"]
