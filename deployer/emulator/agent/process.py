@@ -90,6 +90,8 @@ def kill_orphan(pgid: int, ticks: int | None) -> None:
     """Kill a process group a previous agent started. Its leader may have exited while its
     children live on: the kernel never reuses a pid still held as a group id, so a group with
     no leader is still ours; a leader with another start time is someone else's."""
+    if ticks is None or not Path("/proc/self/stat").exists():
+        return  # without /proc (not Linux) a recycled id cannot be told apart: never kill blindly
     now = start_ticks(pgid)
     if now is None or now == ticks:
         kill_group(pgid)
