@@ -515,6 +515,8 @@ class Agent(NodeLifecycle):
         present: dict[str, set[str]] = {}
         for run in list(self.runs.values()):
             doc = self.store.get(models.KIND_TASK, run.key)
+            if doc is not None and doc.etag != run.etag and self._still_ours(run, doc):
+                self._adopt(run, doc)  # e.g. its constraints were updated: it keeps running
             if doc is None or doc.etag != run.etag:
                 self._kill_run(run)
                 continue
@@ -529,6 +531,19 @@ class Agent(NodeLifecycle):
                         body = with_meta_copy(current.body)
                         requeue(body["meta"], now, count_as="requeue")
                         self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
+
+    @staticmethod
+    def _still_ours(run: Run, doc: Doc) -> bool:
+        """The task changed, but is still the run this agent started (same processes, running)."""
+        m = doc.body["meta"]
+        recorded = [int(pid) for pid, _ticks in m.get("pids") or []]
+        return m.get("state") == "running" and recorded == [p.pid for p in run.procs]
+
+    def _adopt(self, run: Run, doc: Doc) -> None:
+        """Take an API change of a running task on board: its etag, and its maxWallClockTime."""
+        run.etag, run.body = doc.etag, doc.body
+        wall = seconds((doc.body.get("constraints") or {}).get("maxWallClockTime"))
+        run.deadline = run.started + wall if wall else None
 
     def _expire(self, now: float) -> None:
         """Delete the directories of finished tasks whose retentionTime is over (the ones this

@@ -399,3 +399,17 @@ def test_deleting_a_job_kills_its_processes(agent_batch: AgentBatch, tmp_path: P
     child = int(pid_file.read_text())
     b.data.begin_delete_job("j", polling_interval=0.05).result()
     b.wait(lambda: not _alive(child), "the deleted job's processes to be killed", timeout=5)
+
+
+def test_updating_a_running_task_keeps_it_running_with_its_new_constraints(agent_batch: AgentBatch) -> None:
+    b = agent_batch
+    b.pool(nodes=1, slots=1)
+    b.data.create_job(job("j"))
+    b.data.create_task("j", {"id": "t", "commandLine": sh("sleep 60 & echo $! > child.pid; wait")})
+    b.wait_task("j", "t", "running")
+    b.wait(lambda: b.file("j", "t", "wd/child.pid").strip(), "child pid")
+    b.data.replace_task("j", "t", {"constraints": {"maxWallClockTime": "PT2S"}})
+    assert b.data.get_task("j", "t").state == "running"
+    done = b.wait_task("j", "t")
+    assert done.execution_info.failure_info.code == "MaxWallClockTimeExceeded"  # the new limit applied
+    assert (done.execution_info.end_time - done.execution_info.start_time).total_seconds() >= 1.9
