@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .. import EMBEDDED_BASE_URL
 from ..batch_data import models, pools
 from ..batch_mgmt import models as mgmt
 from ..core import Doc, Store, clock
@@ -130,7 +131,7 @@ class NodeLifecycle:
     def _node_context(self, node: Node, packages: dict[str, Path] | None = None) -> environment.NodeContext:
         return environment.NodeContext(
             account=node.account,
-            account_url=f"https://{node.account}.emulator/batch/{node.account}",
+            account_url=f"{EMBEDDED_BASE_URL}/batch/{node.account}",  # the local target's account endpoint
             pool_id=node.pool_id,
             node_id=node.id,
             dedicated=node.dedicated,

@@ -43,6 +43,7 @@ def test_quickstart_apply_then_tasks_ran(tmp_path: Path, monkeypatch: pytest.Mon
             env = dict(line.split("=", 1) for line in lines)
             assert env["AZ_BATCH_ACCOUNT_NAME"] == "baquickstart01"
             assert env["AZ_BATCH_POOL_ID"] == "small"
+            assert env["AZ_BATCH_ACCOUNT_URL"] == f"https://{account.account_endpoint}"
             assert (env["AZ_BATCH_JOB_ID"], env["AZ_BATCH_TASK_ID"]) == ("hello", "environment")
             assert env["AZ_BATCH_NODE_ID"] == env_task.node_info.node_id
             assert env["AZ_BATCH_TASK_WORKING_DIR"].endswith("/workitems/hello/job-1/environment/wd")
