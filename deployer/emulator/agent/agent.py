@@ -20,6 +20,10 @@ changed a task in between (terminate, delete, requeue) always wins.
 Finished tasks' directories are deleted after their constraints.retentionTime (when the agent
 that ran them is still running then).
 
+Waiting: on the end of any process it runs (pidfd) or a wake-up, else every 0.1 s; when nothing
+runs and nothing could start (queued tasks wait for nodes, a failed dependency...), less and less
+often, up to once a second.
+
 Restart (`recover`): tasks the store says are running belong to an agent that died: their
 process groups are killed and they are requeued (requeueCount + 1), as Batch requeues the tasks
 of a node that restarts; each node's start task runs again.
@@ -61,6 +65,7 @@ log = logging.getLogger("deployer.emulator.agent")
 NOT_DONE_JOB_STATES = ("active", "disabling", "disabled", "enabling", "terminating", "deleting")
 ENFORCE_SECONDS = 0.1
 IDLE_WAIT_SECONDS = 0.1
+QUIET_WAIT_SECONDS = 1.0
 
 
 class Agent(NodeLifecycle):
@@ -77,6 +82,7 @@ class Agent(NodeLifecycle):
         os.set_blocking(self._wake_w, False)
         self._stopped = threading.Event()
         self._container_runtime: bool | None = None
+        self._started = 0  # tasks started by the last tick
         self._retained: list[tuple[float, str]] = []  # heap of (delete after, task dir) of finished tasks
 
     # ==========================================================================================
@@ -96,6 +102,7 @@ class Agent(NodeLifecycle):
         """Tick until stopped (or, with `idle_exit`, until nothing ran for that many seconds)."""
         self.recover()
         idle_since: float | None = None
+        wait = IDLE_WAIT_SECONDS
         try:
             while not self._stopped.is_set():
                 try:
@@ -111,7 +118,11 @@ class Agent(NodeLifecycle):
                     idle_since = idle_since or now
                     if now - idle_since >= idle_exit:
                         return
-                self._wait(IDLE_WAIT_SECONDS)
+                # Nothing running and nothing started: queued tasks wait for capacity (no node,
+                # a failed dependency...): look less and less often, up to once a second.
+                quiet = not self.runs and not self.aux and not self._started
+                wait = min(wait * 2, QUIET_WAIT_SECONDS) if quiet else IDLE_WAIT_SECONDS
+                self._wait(wait)
         finally:
             self.shutdown()
 
@@ -417,6 +428,7 @@ class Agent(NodeLifecycle):
     def _commit_started(self, started: list[tuple[Run, Doc]], now: float) -> None:
         """Write `running` for everything started this tick, in one transaction; a task that
         changed meanwhile (terminated, deleted) is killed instead."""
+        self._started = len(started)
         if not started:
             return
         lost: list[Run] = []
