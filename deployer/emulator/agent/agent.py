@@ -20,6 +20,9 @@ changed a task in between (terminate, delete, requeue) always wins.
 Finished tasks' directories are deleted after their constraints.retentionTime (when the agent
 that ran them is still running then).
 
+Nodes that leave their pool (deleted, resized down) lose their directories, as a VM its disk
+(seen while the agent runs).
+
 Waiting: on the end of any process it runs (pidfd) or a wake-up, else every 0.1 s; when nothing
 runs and nothing could start (queued tasks wait for nodes, a failed dependency...), less and less
 often, up to once a second.
@@ -534,7 +537,7 @@ class Agent(NodeLifecycle):
                 continue
             pool_key = run.nodes[0].pool_key
             if pool_key not in present:
-                present[pool_key] = self._node_ids(run.account_key, pool_key, now)
+                present[pool_key] = self._node_ids(pool_key, now)
             if any(n.id not in present[pool_key] for n in run.nodes):
                 self._kill_run(run)
                 with self.store.transaction():
@@ -543,6 +546,23 @@ class Agent(NodeLifecycle):
                         body = with_meta_copy(current.body)
                         requeue(body["meta"], now, count_as="requeue")
                         self.store.put(doc.kind, doc.key, body, parent=doc.parent, expect=current.etag)
+        self._prune_nodes(now, present)
+
+    def _prune_nodes(self, now: float, present: dict[str, set[str]]) -> None:
+        """Nodes that left their pool (deleted, resized down): their processes end and their
+        directories go, as a removed VM's disk does (the pool's directory too once it is gone)."""
+        for pool_key in {n.pool_key for n in self.nodes.values()}:
+            if pool_key not in present:
+                present[pool_key] = self._node_ids(pool_key, now)
+            gone = [n for n in self.nodes.values() if n.pool_key == pool_key and n.id not in present[pool_key]]
+            for node in gone:
+                del self.nodes[node.key]
+                for a in [a for a in self.aux if a.node is node]:
+                    process.kill_tree(a.proc.popen)
+                    self.aux.remove(a)
+                shutil.rmtree(node.root, ignore_errors=True)
+            if gone and not present[pool_key]:
+                shutil.rmtree(layout.pool_root(self.data_dir, gone[0].account, gone[0].pool_id), ignore_errors=True)
 
     @staticmethod
     def _still_ours(run: Run, doc: Doc) -> bool:
@@ -564,7 +584,7 @@ class Agent(NodeLifecycle):
             _, path = heapq.heappop(self._retained)
             shutil.rmtree(path, ignore_errors=True)
 
-    def _node_ids(self, account_key: str, pool_key: str, now: float) -> set[str]:
+    def _node_ids(self, pool_key: str, now: float) -> set[str]:
         pool = self.store.get(mgmt.KIND_POOL, pool_key)
         if pool is None or mgmt.pool_state(pool, now).deleting:
             return set()

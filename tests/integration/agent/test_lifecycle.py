@@ -413,3 +413,15 @@ def test_updating_a_running_task_keeps_it_running_with_its_new_constraints(agent
     done = b.wait_task("j", "t")
     assert done.execution_info.failure_info.code == "MaxWallClockTimeExceeded"  # the new limit applied
     assert (done.execution_info.end_time - done.execution_info.start_time).total_seconds() >= 1.9
+
+
+def test_a_deleted_pool_takes_its_node_directories(agent_batch: AgentBatch) -> None:
+    b = agent_batch
+    b.pool("short", nodes=1, slots=1)
+    b.data.create_job(job("j", "short"))
+    b.data.create_task("j", {"id": "t", "commandLine": sh("echo $AZ_BATCH_NODE_ROOT_DIR")})
+    b.wait_task("j", "t")
+    root = Path(b.file("j", "t", "stdout.txt").strip())
+    assert (root / "workitems/j/job-1/t/stdout.txt").is_file()
+    b.emulator.clients.batch_mgmt.pool.begin_delete("rg-agent", "baagent01", "short").result()
+    b.wait(lambda: not root.exists() and not root.parent.exists(), "the node directories to be removed", timeout=10)
