@@ -21,9 +21,12 @@ def clients_for(target: Target, base_dir: Path, override: str | None = None) -> 
         raise UsageError(f"unknown target {kind!r}; use one of {', '.join(TARGET_KINDS)}")
     subscription = target.subscription or EMULATOR_SUBSCRIPTION
     if kind == "local":
+        from deployer.emulator.agent.control import attach_local
         from deployer.emulator.core.store import resolve_data_dir
 
-        return Clients.for_emulator_embedded(resolve_data_dir(None), subscription_id=subscription)
+        data_dir = resolve_data_dir(None)
+        attach_local(data_dir, execute=target.execute)  # tasks run here, in a background agent
+        return Clients.for_emulator_embedded(data_dir, subscription_id=subscription)
     if kind == "emulator":
         if not target.endpoint:
             raise UsageError("the emulator target needs `target.endpoint` (the URL `deploy emulator serve` printed)")

@@ -61,6 +61,7 @@ class Target:
     cloud: str = "AzureCloud"
     endpoint: str | None = None
     ca_file: str | None = None
+    execute: bool = True  # local target: run the jobs' tasks on this machine (the node agent)
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,7 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
             cloud=target.get("cloud", "AzureCloud"),
             endpoint=target.get("endpoint"),
             ca_file=target.get("caFile"),
+            execute=bool(target.get("execute", True)),
         ),
         resources=tuple(resources),
     )

@@ -18,7 +18,8 @@ Fixtures:
   start_emulator  factory: start_emulator(mode, data_dir) -> Emulator, stopped at teardown
   faults          faults(spec, seed=1, latency_ms=None): set the fault/latency variables
   frozen_clock    the emulator clock (deployer.emulator.core.clock), frozen; reset afterwards
-Every test starts with the DEPLOY_EMULATOR_* variables unset and the clock reset.
+Every test starts with the DEPLOY_EMULATOR_* variables unset, DEPLOY_LOCAL_EXECUTE=0 (the local
+target's tasks only pretend to run) and the clock reset.
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def _emulator_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     for name in EMULATOR_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "local-dir"))
+    # Plan/apply engine tests keep batch_data's timer: no node agent runs the stacks' tasks
+    # (tests of the agent set DEPLOY_LOCAL_EXECUTE=1).
+    monkeypatch.setenv("DEPLOY_LOCAL_EXECUTE", "0")
     clock.reset()
     yield
     clock.reset()

@@ -302,3 +302,18 @@ def pool_auto_scale_enabled() -> ApiError:
 
 def node_not_found() -> ApiError:
     return _err(404, "NodeNotFound", "The specified node does not exist.")
+
+
+# -- files on nodes ------------------------------------------------------------------------------
+
+
+def file_not_found() -> ApiError:
+    return _err(404, "FileNotFound", "The specified file does not exist.")
+
+
+def task_not_started() -> ApiError:
+    return _err(409, "TaskNotStarted", "The specified operation is not valid as the task has not started yet.")
+
+
+def invalid_range(value: str) -> ApiError:
+    return _err(416, "InvalidRange", f"The range specified is invalid for the current size of the resource ({value}).")

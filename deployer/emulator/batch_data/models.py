@@ -20,6 +20,9 @@ and lastModified move as the service's do), then the caller sees the result.
   capped by the job's maxParallelTasks; requiredSlots honoured): each starts TASK_START_DELAY
   after it was queued (or when a slot frees up) and runs DEPLOY_EMULATOR_TASK_SECONDS (default 5),
   then completes with exit code 0. Task dependencies and other jobs on the same pool are ignored.
+- When tasks really run (deployer.emulator.agent; the data directory's execution setting is on),
+  none of the above timer applies: the node agent owns task state and writes it here; settling
+  a job then applies only the job's own rules, with indexed queries (no task is read).
 - A job with onAllTasksComplete=terminatejob completes (terminateReason AllTasksComplete) when all
   its tasks have completed — at once if it has none, as Azure documents. A finite
   constraints.maxWallClockTime completes it with MaxWallClockTimeExpiry.
@@ -43,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..agent import settings as agent_settings
 from ..batch_mgmt import models as mgmt
 from ..batch_mgmt import secrets
 from ..core import ApiError, Doc, StaleWrite, Store, clock
@@ -687,6 +691,8 @@ def _settled_job_body(
     if body is None:
         return None, [], True
     meta = body["meta"]
+    if agent_settings.execution_enabled(store):
+        return body, [], _settled_by_agent(store, doc.key, body, now) or changed
     writes: TaskWrites = []
     if meta["state"] in ("active", "disabling", "disabled", "enabling", "terminating"):
         if tasks is None:
@@ -708,6 +714,27 @@ def _settled_job_body(
             _complete(meta, meta["created"] + wall, "MaxWallClockTimeExpiry")
             changed = True
     return body, writes, changed or bool(writes)
+
+
+def _settled_by_agent(store: Store, job_key: str, body: dict[str, Any], now: float) -> bool:
+    """A job whose tasks the node agent runs (deployer.emulator.agent): its tasks' state is the
+    agent's, only the job's own rules apply here, with indexed queries (one probe for "any task
+    not completed", one MAX for when the last one ended) instead of reading every task."""
+    meta = body["meta"]
+    if meta["state"] != "active":
+        return False
+    wall = mgmt.parse_duration(body["constraints"].get("maxWallClockTime")) or _INFINITE_SECONDS
+    if body.get("onAllTasksComplete") == "terminatejob" and not store.any_state(
+        KIND_TASK, ("active", "running", "preparing"), parent=job_key
+    ):
+        last = store.max_field(KIND_TASK, parent=job_key, field="$.meta.stateTime") or 0.0
+        at = max(meta.get("autoTerminateSince") or meta["created"], last)
+        _complete(meta, min(at, now), "AllTasksComplete")
+        return True
+    if wall < _INFINITE_SECONDS and meta["created"] + wall <= now:
+        _complete(meta, meta["created"] + wall, "MaxWallClockTimeExpiry")
+        return True
+    return False
 
 
 def settle_job(store: Store, account: Doc, doc: Doc, now: float | None = None) -> Doc | None:
@@ -736,15 +763,15 @@ def _check_can_create(
 
 
 _INACTIVE = ("completed", "deleting")
+_LIVE_STATES = ("active", "disabling", "disabled", "enabling", "terminating")  # every other state
 
 
 def _active_count(store: Store, account: Doc, now: float, *, settled: bool) -> int:
     """Jobs and schedules neither completed nor being deleted. Unsettled, states are counted as
-    stored (cheap: SQLite counts); settling only ever ends jobs and schedules, never revives
+    stored (cheap: SQLite counts index entries); settling only ever ends jobs and schedules, never revives
     one, so the settled count can only be lower."""
-    if not settled:
-        return sum(store.count(c.kind, parent=account.key, field="$.meta.state", not_in=_INACTIVE)
-                   for c in (JOBS, SCHEDULES))
+    if not settled:  # counted on the state index: no document is decoded
+        return sum(store.count_states(c.kind, _LIVE_STATES, parent=account.key) for c in (JOBS, SCHEDULES))
     docs = [*list_jobs(store, account, now), *list_schedules(store, account, now)]
     return sum(1 for d in docs if d.body["meta"]["state"] not in _INACTIVE)
 
@@ -788,7 +815,27 @@ def create_job(store: Store, account: Doc, payload: Any) -> Doc:
         key = JOBS.key(account, job_id)
         store.delete_prefix(key + "/")  # tasks of a job deleted earlier with the same id, if any
         spec = secrets.digest(spec, secrets.JOB_SECRETS, secrets.salt_of(store))
-        return store.put(KIND_JOB, key, _new_job_body(job_id, spec, now), parent=account.key)
+        job = store.put(KIND_JOB, key, _new_job_body(job_id, spec, now), parent=account.key)
+        if spec.get("jobManagerTask") and agent_settings.execution_enabled(store):
+            _add_job_manager_task(store, job, spec["jobManagerTask"], now)
+        return job
+
+
+JOB_MANAGER_FIELDS = (
+    "displayName", "commandLine", "containerSettings", "resourceFiles", "outputFiles", "environmentSettings",
+    "constraints", "requiredSlots", "killJobOnCompletion", "userIdentity", "runExclusive",
+    "applicationPackageReferences", "allowLowPriorityNode",
+)
+
+
+def _add_job_manager_task(store: Store, job: Doc, spec: dict[str, Any], now: float) -> None:
+    """The job manager task, added to the job as it is created (as the service does; it appears
+    among the job's tasks). Its meta marks it so its end can terminate the job."""
+    task_id = str(spec.get("id") or "jobmanager")
+    body = _new_task_body(task_id, {k: copy.deepcopy(spec[k]) for k in JOB_MANAGER_FIELDS if spec.get(k) is not None},
+                          now)
+    body["meta"]["jobManager"] = True
+    store.put(KIND_TASK, task_key(job, task_id), body, parent=job.key)
 
 
 def _check_job_writable(doc: Doc) -> None:
@@ -1241,19 +1288,24 @@ def render_task(doc: Doc, job: Doc, base_url: str, account: Doc) -> dict[str, An
 def pool_usage(
     store: Store, account: Doc, pool_id: str, now: float | None = None
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """({node index: running task slots}, {node index: running tasks}) of a pool, over the account's jobs."""
+    """({node index: running task slots}, {node index: running tasks}) of a pool: the running
+    tasks of the whole store (an indexed query: what runs, not every task) on that pool."""
     now = clock.now() if now is None else now
     slots: dict[int, int] = {}
     count: dict[int, int] = {}
-    for job in list_jobs(store, account, now):
-        if str((job.body.get("poolInfo") or {}).get("poolId") or "").lower() != pool_id.lower():
+    wanted = pool_id.lower()
+    prefix = account.key + "/"
+    if not agent_settings.execution_enabled(store):
+        list_jobs(store, account, now)  # the timer simulation: settle its tasks first
+    for t in store.by_state(KIND_TASK, ("running",)):
+        m = t.body["meta"]
+        node = m.get("node") or {}
+        if not t.parent.startswith(prefix) or str(node.get("poolId") or "").lower() != wanted:
             continue
-        for t in store.list(KIND_TASK, parent=job.key):
-            m = t.body["meta"]
-            if m["state"] == "running" and m.get("nodeIndex") is not None:
-                i = m["nodeIndex"]
-                slots[i] = slots.get(i, 0) + int(t.body.get("requiredSlots") or 1)
-                count[i] = count.get(i, 0) + 1
+        if m.get("nodeIndex") is not None:
+            i = m["nodeIndex"]
+            slots[i] = slots.get(i, 0) + int(t.body.get("requiredSlots") or 1)
+            count[i] = count.get(i, 0) + 1
     return slots, count
 
 
@@ -1438,4 +1490,30 @@ def render_schedule(doc: Doc, base_url: str, account: Doc, now: float | None = N
     out["executionInfo"] = ex
     if b.get("metadata"):
         out["metadata"] = copy.deepcopy(b["metadata"])
+    return out
+
+
+# ==============================================================================================
+# what the node agent records (deployer.emulator.agent): node states, preparation/release tasks
+# ==============================================================================================
+
+KIND_NODE = "batchNode"  # {pool key}/nodes/{index}, parent: pool key
+KIND_PREP = "batchPrepRelease"  # {job key}/preprelease/{node id}, parent: job key
+
+
+def node_states(store: Store, pool: Doc) -> dict[int, dict[str, Any]]:
+    """The agent's record of each node of a pool, by index (one indexed query)."""
+    return {int(d.body.get("index", -1)): d.body for d in store.list(KIND_NODE, parent=pool.key)}
+
+
+def preparation_statuses(store: Store, job: Doc) -> list[dict[str, Any]]:
+    """The job's preparation and release task status per node (Job_ListPreparationAndReleaseTaskStatus)."""
+    out = []
+    for d in store.list(KIND_PREP, parent=job.key):
+        b = d.body
+        item: dict[str, Any] = {"poolId": b["poolId"], "nodeId": b["nodeId"]}
+        for k in ("jobPreparationTaskExecutionInfo", "jobReleaseTaskExecutionInfo"):
+            if b.get(k):
+                item[k] = copy.deepcopy(b[k])
+        out.append(item)
     return out

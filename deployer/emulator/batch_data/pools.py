@@ -248,6 +248,7 @@ class NodeInfo:
     state: str  # idle | running
     allocation_time: float
     running_slots: int
+    start_task_info: dict[str, Any] | None = None  # as the node agent ran it (None: not run here)
 
 
 def node_id(doc: Doc, index: int, dedicated: bool) -> str:
@@ -271,18 +272,29 @@ def capacity(doc: Doc, now: float) -> tuple[int, int, float]:
     return st.current_nodes, slots, since
 
 
-def nodes(doc: Doc, now: float, busy: dict[int, int] | None = None) -> list[NodeInfo]:
-    """The pool's nodes at `now`: dedicated first, then low priority; `busy` = running slots per index."""
+def nodes(
+    doc: Doc, now: float, busy: dict[int, int] | None = None, agent: dict[int, dict[str, Any]] | None = None
+) -> list[NodeInfo]:
+    """The pool's nodes at `now`: dedicated first, then low priority; `busy` = running slots per
+    index; `agent` = the node agent's record per index (its state: starting, starttaskfailed...)."""
     st = mgmt.pool_state(doc, now)
     if st.gone:
         return []
     _, _, since = capacity(doc, now)
     busy = busy or {}
+    agent = agent or {}
     out = []
     for i in range(st.current_nodes):
         dedicated = i < st.current_dedicated
         used = busy.get(i, 0)
-        out.append(NodeInfo(i, node_id(doc, i, dedicated), dedicated, "running" if used else "idle", since, used))
+        state = "running" if used else "idle"
+        record = agent.get(i) or {}
+        nid = node_id(doc, i, dedicated)
+        agent_state = record.get("meta", {}).get("state") if record.get("id") == nid else None
+        if agent_state in ("starting", "starttaskfailed", "unusable"):
+            state = str(agent_state)
+        info = record.get("startTaskInfo") if record.get("id") == nid else None
+        out.append(NodeInfo(i, nid, dedicated, state, since, used, info))
     return out
 
 
@@ -314,6 +326,9 @@ def render_node(node: NodeInfo, doc: Doc, base_url: str, account_name: str, runn
     }
     if props.get("startTask"):
         out["startTask"] = _start_task(props["startTask"])
+    if props.get("startTask") and node.start_task_info is not None:
+        out["startTaskInfo"] = copy.deepcopy(node.start_task_info)
+    elif props.get("startTask"):
         out["startTaskInfo"] = {
             "state": "completed",
             "startTime": allocated,

@@ -33,7 +33,7 @@ from ..batch_mgmt.formula import evaluate
 from ..batch_mgmt.odata import compile_filter
 from ..core import ApiError, Doc, Request, Response, Router, clock, etag, paging, render_batch
 from ..core.select import select
-from . import errors, models, pools
+from . import errors, files, models, pools
 
 PREFIX = "/batch/{account}"
 JSON_TYPE = "application/json;odata=minimalmetadata"
@@ -111,6 +111,15 @@ def register(router: Router) -> None:
     add("POST", "/pools/{pool_id}/enableautoscale", enable_auto_scale)
     add("POST", "/pools/{pool_id}/disableautoscale", disable_auto_scale)
     add("POST", "/pools/{pool_id}/evaluateautoscale", evaluate_auto_scale)
+    # files the node agent's tasks left on the nodes (batch_data.files)
+    add("GET", "/jobs/{job_id}/tasks/{task_id}/files", list_task_files)
+    add("GET", "/jobs/{job_id}/tasks/{task_id}/files/{file_path*}", files.get_task_file)
+    add("HEAD", "/jobs/{job_id}/tasks/{task_id}/files/{file_path*}", files.get_task_file)
+    add("DELETE", "/jobs/{job_id}/tasks/{task_id}/files/{file_path*}", files.delete_task_file)
+    add("GET", "/pools/{pool_id}/nodes/{node_id}/files", list_node_files)
+    add("GET", "/pools/{pool_id}/nodes/{node_id}/files/{file_path*}", files.get_node_file)
+    add("HEAD", "/pools/{pool_id}/nodes/{node_id}/files/{file_path*}", files.get_node_file)
+    add("DELETE", "/pools/{pool_id}/nodes/{node_id}/files/{file_path*}", files.delete_node_file)
     # anything else under an account
     for verb in _VERBS:
         router.add(verb, PREFIX + "/{rest*}", unknown_path, api_version=False, auth=False)
@@ -338,8 +347,24 @@ def _body(req: Request) -> Any:
 # ==============================================================================================
 
 
+def _wake(req: Request) -> None:
+    """Work was queued: the node agent (deployer.emulator.agent) should look now."""
+    from ..agent import control
+
+    control.wake(req.store)
+
+
+def _agent_for_reads(req: Request) -> None:
+    """Reads of tasks restart an agent that died (kill -9) while work waits."""
+    from ..agent import control
+
+    control.ensure_for_reads(req.store)
+
+
 def create_job(req: Request, account: Doc) -> Response:
     doc = models.create_job(req.store, account, _body(req))
+    if doc.body.get("jobManagerTask"):  # its job manager task is queued with it
+        _wake(req)
     return _written(doc, models.job_url(req.base_url, account, doc.body["id"]), 201, location=True)
 
 
@@ -369,6 +394,7 @@ def put_job(req: Request, account: Doc, job_id: str) -> Response:
 
 def delete_job(req: Request, account: Doc, job_id: str) -> Response:
     models.delete_job(req.store, account, job_id, conditions=_conditions(req))
+    _wake(req)
     return Response.empty(202)
 
 
@@ -376,6 +402,7 @@ def terminate_job(req: Request, account: Doc, job_id: str) -> Response:
     body = _body(req)
     reason = body.get("terminateReason") if isinstance(body, dict) else None
     doc = models.terminate_job(req.store, account, job_id, reason, conditions=_conditions(req))
+    _wake(req)  # its processes end and its release tasks run
     return _job_written(req, account, doc, 202)
 
 
@@ -388,6 +415,7 @@ def disable_job(req: Request, account: Doc, job_id: str) -> Response:
 
 def enable_job(req: Request, account: Doc, job_id: str) -> Response:
     doc = models.enable_job(req.store, account, job_id, conditions=_conditions(req))
+    _wake(req)
     return _job_written(req, account, doc, 202)
 
 
@@ -397,8 +425,8 @@ def task_counts(req: Request, account: Doc, job_id: str) -> Response:
 
 
 def preparation_status(req: Request, account: Doc, job_id: str) -> Response:
-    models.require_job(req.store, account, job_id)
-    return _list(req, account, "jobpreparationandreleasetaskstatus", [])
+    job = models.require_job(req.store, account, job_id)
+    return _list(req, account, "jobpreparationandreleasetaskstatus", models.preparation_statuses(req.store, job))
 
 
 # ==============================================================================================
@@ -408,12 +436,14 @@ def preparation_status(req: Request, account: Doc, job_id: str) -> Response:
 
 def create_task(req: Request, account: Doc, job_id: str) -> Response:
     job, doc = models.add_task(req.store, account, job_id, _body(req))
+    _wake(req)
     url = models.task_url(req.base_url, account, job.body["id"], doc.body["id"])
     return _written(doc, url, 201, location=True)
 
 
 def add_task_collection(req: Request, account: Doc, job_id: str) -> Response:
     job, results = models.add_task_collection(req.store, account, job_id, _body(req))
+    _wake(req)
     value = []
     for r in results:
         if r.doc is not None:
@@ -447,12 +477,14 @@ def add_task_collection(req: Request, account: Doc, job_id: str) -> Response:
 
 
 def list_tasks(req: Request, account: Doc, job_id: str) -> Response:
+    _agent_for_reads(req)
     job, tasks = models.list_tasks(req.store, account, job_id)
     items = [models.render_task(t, job, req.base_url, account) for t in tasks]
     return _list(req, account, "tasks", items)
 
 
 def get_task(req: Request, account: Doc, job_id: str, task_id: str) -> Response:
+    _agent_for_reads(req)
     job, doc = models.require_task(req.store, account, job_id, task_id)
     return _get(req, account, "tasks", doc, models.render_task(doc, job, req.base_url, account))
 
@@ -600,7 +632,15 @@ def pool_exists(req: Request, account: Doc, pool_id: str) -> Response:
 
 def _nodes(req: Request, account: Doc, doc: Doc, now: float) -> tuple[list[pools.NodeInfo], dict[int, int]]:
     busy_slots, busy_tasks = models.pool_usage(req.store, account, pools.pool_id(doc), now)
-    return pools.nodes(doc, now, busy_slots), busy_tasks
+    return pools.nodes(doc, now, busy_slots, models.node_states(req.store, doc)), busy_tasks
+
+
+def list_task_files(req: Request, account: Doc, job_id: str, task_id: str) -> Response:
+    return _list(req, account, "files", files.list_task_files(req, account, job_id, task_id))
+
+
+def list_node_files(req: Request, account: Doc, pool_id: str, node_id: str) -> Response:
+    return _list(req, account, "files", files.list_node_files(req, account, pool_id, node_id))
 
 
 def list_node_counts(req: Request, account: Doc) -> Response:

@@ -277,6 +277,15 @@ def serve(port: int, data_dir: str | os.PathLike[str] | None = None, host: str =
     print(f"Emulator listening on https://{_public_host(host)}:{actual_port}", flush=True)
     print(f"CA file: {ca_file}", flush=True)
     print(f"Data directory: {path}", flush=True)
+    from deployer.emulator.agent.control import start_thread
+
+    agent = start_thread(path)  # the jobs' tasks run on this machine, in this process
+    import signal
+
+    def _terminate(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops the server as Ctrl-C does: the agent kills its tasks
+
+    signal.signal(signal.SIGTERM, _terminate)
     import logging
 
     handler = logging.StreamHandler(sys.stderr)
@@ -289,5 +298,6 @@ def serve(port: int, data_dir: str | os.PathLike[str] | None = None, host: str =
     except KeyboardInterrupt:
         pass
     finally:
+        agent.stop()
         server.server_close()
         server.close_connections()

@@ -50,10 +50,18 @@ CREATE TABLE IF NOT EXISTS docs (
     updated REAL NOT NULL,
     body    TEXT NOT NULL,
     data    BLOB,
+    state   TEXT,
     PRIMARY KEY (kind, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS docs_by_parent ON docs (kind, parent, key);
 CREATE INDEX IF NOT EXISTS docs_by_key ON docs (key);
+"""
+# `state` is a copy of the body's `meta.state` (jobs, tasks, nodes...), written by `put`, so that
+# "the tasks of this job that are active" is an index range (docs_state covers it: no document
+# is read to count or find them). Data directories made before it get the column on open.
+_STATE_SCHEMA = """
+DROP INDEX IF EXISTS docs_by_state;
+CREATE INDEX IF NOT EXISTS docs_state ON docs (kind, state, parent, key);
 """
 
 # Connections inherited across fork() are never closed by the child (closing them could
@@ -165,6 +173,9 @@ class Doc:
     body: dict[str, Any]
 
 
+DocList = list[Doc]  # (inside Store, `list` names its method)
+
+
 class Store:
     def __init__(self, data_dir: str | os.PathLike[str] | None = None) -> None:
         self.data_dir = resolve_data_dir(data_dir)
@@ -191,8 +202,25 @@ class Store:
             with self._init_lock:
                 if not self._initialised:
                     self._retry_locked(lambda: conn.executescript(_SCHEMA))
+                    self._retry_locked(lambda: self._migrate(conn))
                     self._initialised = True
         return conn
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        columns = {row[1] for row in conn.execute("PRAGMA table_xinfo(docs)")}
+        if "state" not in columns:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                columns = {row[1] for row in conn.execute("PRAGMA table_xinfo(docs)")}
+                if "state" not in columns:
+                    conn.execute("ALTER TABLE docs ADD COLUMN state TEXT")
+                    conn.execute("UPDATE docs SET state = json_extract(body, '$.meta.state')")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        conn.executescript(_STATE_SCHEMA)
 
     @staticmethod
     def _retry_locked(fn: Callable[[], Any]) -> Any:
@@ -248,8 +276,13 @@ class Store:
         return self._doc(row) if row else None
 
     def list(self, kind: str, *, parent: str | None = None, prefix: str | None = None) -> list[Doc]:
-        """Documents of a kind, ordered by key: all, those of one parent, or keys under a prefix."""
-        sql = f"SELECT {self._COLS} FROM docs WHERE kind = ?"
+        """Documents of a kind, ordered by key: all, those of one parent, or keys under a prefix.
+
+        With `parent`, the parent index is named: without statistics SQLite's planner prefers
+        walking the primary key (kind, key) for its order, i.e. every document of the kind (all
+        tasks of all jobs to list one job's ten), which made reads cost the size of the store."""
+        index = " INDEXED BY docs_by_parent" if parent is not None else ""
+        sql = f"SELECT {self._COLS} FROM docs{index} WHERE kind = ?"
         args: list[Any] = [kind]
         if parent is not None:
             sql += " AND parent = ?"
@@ -264,9 +297,49 @@ class Store:
         """How many documents of a kind under `parent` have their JSON `field` (a path such as
         `$.meta.state`) outside `not_in`: counted by SQLite, without decoding any document."""
         marks = ", ".join("?" for _ in not_in) or "NULL"
-        sql = (f"SELECT COUNT(*) FROM docs WHERE kind = ? AND parent = ? "
+        sql = (f"SELECT COUNT(*) FROM docs INDEXED BY docs_by_parent WHERE kind = ? AND parent = ? "
                f"AND coalesce(json_extract(body, ?), '') NOT IN ({marks})")
         return int(self._conn().execute(sql, (kind, parent, field, *not_in)).fetchone()[0])
+
+    _STATE = "state"  # the column docs_state indexes (a copy of meta.state)
+
+    def by_state(
+        self, kind: str, states: tuple[str, ...], *, parent: str | None = None, limit: int | None = None
+    ) -> DocList:
+        """Documents of a kind whose `meta.state` is one of `states` (of one parent, if given),
+        ordered by key: an indexed query, so it costs what it returns, not the size of the kind."""
+        marks = ", ".join("?" for _ in states)
+        sql = (f"SELECT {self._COLS} FROM docs INDEXED BY docs_state "
+               f"WHERE kind = ? AND {self._STATE} IN ({marks})")
+        args: list[Any] = [kind, *states]
+        if parent is not None:
+            sql += " AND parent = ?"
+            args.append(parent)
+        sql += " ORDER BY key"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return [self._doc(r) for r in self._conn().execute(sql, args).fetchall()]
+
+    def any_state(self, kind: str, states: tuple[str, ...], *, parent: str) -> bool:
+        """Whether any document of a kind under `parent` is in one of `states` (one index probe)."""
+        marks = ", ".join("?" for _ in states)
+        sql = (f"SELECT 1 FROM docs INDEXED BY docs_state WHERE kind = ? AND {self._STATE} IN ({marks}) "
+               "AND parent = ? LIMIT 1")
+        return self._conn().execute(sql, (kind, *states, parent)).fetchone() is not None
+
+    def count_states(self, kind: str, states: tuple[str, ...], *, parent: str) -> int:
+        """How many documents of a kind under `parent` are in one of `states` (index entries counted)."""
+        marks = ", ".join("?" for _ in states)
+        sql = (f"SELECT COUNT(*) FROM docs INDEXED BY docs_state WHERE kind = ? AND {self._STATE} IN ({marks}) "
+               "AND parent = ?")
+        return int(self._conn().execute(sql, (kind, *states, parent)).fetchone()[0])
+
+    def max_field(self, kind: str, *, parent: str, field: str) -> float | None:
+        """The largest numeric JSON `field` (a path such as `$.meta.stateTime`) under `parent`."""
+        sql = "SELECT MAX(json_extract(body, ?)) FROM docs INDEXED BY docs_by_parent WHERE kind = ? AND parent = ?"
+        row = self._conn().execute(sql, (field, kind, parent)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     def read_data(self, kind: str, key: str) -> bytes | None:
         row = self._conn().execute("SELECT data FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone()
@@ -301,16 +374,19 @@ class Store:
             tag = etag.new()
             created = current.created if current else now
             conn = self._conn()
+            meta = body.get("meta")
+            state = meta.get("state") if isinstance(meta, dict) else None
+            state = state if isinstance(state, str) else None
             if data is None and current is not None:
                 conn.execute(
-                    "UPDATE docs SET parent = ?, etag = ?, updated = ?, body = ? WHERE kind = ? AND key = ?",
-                    (parent, tag, now, text, kind, key),
+                    "UPDATE docs SET parent = ?, etag = ?, updated = ?, body = ?, state = ? WHERE kind = ? AND key = ?",
+                    (parent, tag, now, text, state, kind, key),
                 )
             else:
                 conn.execute(
-                    "INSERT OR REPLACE INTO docs (kind, key, parent, etag, created, updated, body, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (kind, key, parent, tag, created, now, text, data),
+                    "INSERT OR REPLACE INTO docs (kind, key, parent, etag, created, updated, body, data, state)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (kind, key, parent, tag, created, now, text, data, state),
                 )
         return Doc(kind, key, parent, tag, created, now, json.loads(text))
 

@@ -1,0 +1,275 @@
+"""Data in and out of a node, from and to the emulated storage (never the network).
+
+- resource files: `autoStorageContainerName` (the Batch account's auto-storage), `storageContainerUrl`
+  and `httpUrl` naming this emulator's blob endpoint (`.../blob/{account}/{container}[/{blob}]`,
+  any SAS ignored), with `blobPrefix`, `filePath` and `fileMode`;
+- output files: `filePattern` (relative to the task's working directory, `**` allowed) uploaded to
+  `destination.container.containerUrl` (+ `path`) when `uploadOptions.uploadCondition` holds;
+- application packages: the package's zip from auto-storage, unzipped into the node's
+  applications directory (execute bits kept);
+- mounts: each `mountConfiguration` entry becomes `fsmounts/{relativeMountPath}`, a link to one
+  directory per share / container / NFS or CIFS source under `{data_dir}/mounts/`, so all nodes
+  (and pools) mounting it see the same files, as with a real share. A blobfuse container is
+  filled with the container's blobs when first mounted (writes stay on the local directory).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from ..batch_mgmt import models as mgmt
+from ..blob import models as blob_models
+from ..core import Doc, Store
+from ..storage import models as storage_models
+from . import layout
+
+
+class DataError(Exception):
+    """A file could not be moved; `code` is the failure code Batch reports."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ContainerRef:
+    account: Doc
+    container: str
+    blob: str = ""
+
+
+def _storage_account(store: Store, name: str) -> Doc:
+    doc = storage_models.find_account(store, name)
+    if doc is None:
+        raise DataError("BlobAccessDenied", f"The storage account {name!r} does not exist in the emulator.")
+    return doc
+
+
+def parse_url(store: Store, url: str) -> ContainerRef:
+    """The emulated container (and blob) a URL names: `https://{host}/blob/{account}/{container}/{blob}`."""
+    parts = [unquote(p) for p in urlparse(url).path.split("/") if p]
+    if len(parts) >= 3 and parts[0] == "blob":
+        return ContainerRef(_storage_account(store, parts[1]), parts[2], "/".join(parts[3:]))
+    raise DataError(
+        "BlobDownloadMiscError",
+        f"The local target reads and writes files only in its emulated storage; {url!r} is not a blob URL "
+        "of this emulator.",
+    )
+
+
+def auto_storage(store: Store, batch_account: Doc) -> Doc:
+    sid = mgmt.auto_storage_id(batch_account)
+    doc = storage_models.account_by_id(store, sid) if sid else None
+    if doc is None:
+        raise DataError("AutoStorageNotConfigured", "The Batch account has no auto-storage account.")
+    return doc
+
+
+def _container(store: Store, ref: ContainerRef) -> Doc:
+    doc = storage_models.get_container(store, ref.account, ref.container)
+    if doc is None:
+        raise DataError("BlobNotFound", f"The container {ref.container!r} does not exist.")
+    return doc
+
+
+def _write(target: Path, data: bytes, mode: str | None) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    if mode:
+        try:
+            target.chmod(int(str(mode), 8))
+        except ValueError:
+            raise DataError("InvalidFileMode", f"fileMode {mode!r} is not an octal mode.") from None
+
+
+def download_resource_files(store: Store, batch_account: Doc, files: Any, wd: Path) -> None:
+    """Place every resource file under the working directory `wd` (DataError on the first failure)."""
+    for rf in files or []:
+        if not isinstance(rf, dict):
+            continue
+        file_path = str(rf.get("filePath") or "")
+        mode = rf.get("fileMode")
+        if rf.get("httpUrl"):
+            ref = parse_url(store, str(rf["httpUrl"]))
+            data = blob_models.read_blob(store, _container(store, ref), ref.blob)
+            if data is None:
+                raise DataError("BlobNotFound", f"The blob {ref.blob!r} does not exist.")
+            target = layout.safe_join(wd, file_path or ref.blob.rsplit("/", 1)[-1])
+            if target is None:
+                raise DataError("InvalidFilePath", f"filePath {file_path!r} leaves the task directory.")
+            _write(target, data, mode)
+            continue
+        if rf.get("autoStorageContainerName"):
+            ref = ContainerRef(auto_storage(store, batch_account), str(rf["autoStorageContainerName"]))
+        elif rf.get("storageContainerUrl"):
+            ref = parse_url(store, str(rf["storageContainerUrl"]))
+        else:
+            raise DataError("InvalidResourceFile", "A resource file needs httpUrl, storageContainerUrl or "
+                            "autoStorageContainerName.")
+        container = _container(store, ref)
+        for blob in blob_models.list_blobs(store, container, str(rf.get("blobPrefix") or "")):
+            name = blob.body["name"]
+            target = layout.safe_join(wd, os.path.join(file_path, name))
+            if target is None:
+                raise DataError("InvalidFilePath", f"filePath {file_path!r} leaves the task directory.")
+            _write(target, store.read_data(blob.kind, blob.key) or b"", mode)
+
+
+def upload_condition_holds(condition: str | None, succeeded: bool) -> bool:
+    c = (condition or "tasksuccess").lower()
+    return c == "taskcompletion" or (c == "tasksuccess") == succeeded
+
+
+def _glob_root(pattern: str) -> str:
+    """The part of a pattern before its first wildcard segment (the base of relative blob names)."""
+    parts = pattern.split("/")
+    fixed = []
+    for p in parts:
+        if any(ch in p for ch in "*?["):
+            break
+        fixed.append(p)
+    return "/".join(fixed)
+
+
+def upload_output_files(store: Store, outputs: Any, wd: Path, succeeded: bool) -> None:
+    for of in outputs or []:
+        if not isinstance(of, dict):
+            continue
+        condition = ((of.get("uploadOptions") or {}).get("uploadCondition")) or "tasksuccess"
+        if not upload_condition_holds(str(condition), succeeded):
+            continue
+        pattern = str(of.get("filePattern") or "")
+        dest = ((of.get("destination") or {}).get("container")) or {}
+        ref = parse_url(store, str(dest.get("containerUrl") or ""))
+        container = _container(store, ref)
+        prefix = str(dest.get("path") or "")
+        wildcard = any(ch in pattern for ch in "*?[")
+        matches = sorted(glob.glob(str(wd / pattern), recursive=True)) if wildcard else [str(wd / pattern)]
+        base = (wd / _glob_root(pattern)).resolve()
+        for match in matches:
+            path = Path(match)
+            if not path.is_file():
+                continue
+            if wildcard:
+                rel = os.path.relpath(path.resolve(), base)
+                name = f"{prefix.rstrip('/')}/{rel}" if prefix else rel
+            else:
+                name = prefix or path.name
+            blob_models.put_blob(store, container, name, path.read_bytes())
+
+
+# -- application packages ---------------------------------------------------------------------------
+
+
+def package_refs(refs: Any) -> list[tuple[str, str | None]]:
+    """(application, version or None) of the pool's (management shape: `id`) or a task's
+    (data-plane shape: `applicationId`) package references."""
+    out = []
+    for ref in refs or []:
+        if not isinstance(ref, dict):
+            continue
+        ref_id = ref.get("applicationId") or ref.get("id")
+        if ref_id:
+            out.append((mgmt.application_name_of(str(ref_id)), ref.get("version")))
+    return out
+
+
+def install_package(store: Store, batch_account: Doc, app_name: str, version: str | None, apps_dir: Path) -> tuple[
+    str, Path
+]:
+    """Unzip an application package into the node's applications dir: ("app#version", its dir)."""
+    app = mgmt.get_application(store, batch_account, app_name)
+    if app is None:
+        raise DataError("ApplicationPackageNotFound", f"The application {app_name!r} does not exist.")
+    version = version or app.body["properties"].get("defaultVersion")
+    if not version:
+        raise DataError("ApplicationPackageNotFound", f"The application {app_name!r} has no default version.")
+    pkg = store.get(mgmt.KIND_PACKAGE, mgmt.package_key(app.key, str(version)))
+    if pkg is None or pkg.body.get("state") != "Active":
+        raise DataError("ApplicationPackageNotFound", f"The package {app_name} {version} is not active.")
+    name = app.body["name"]
+    target = apps_dir / f"{name}{version}.{hashlib.sha1(pkg.etag.encode()).hexdigest()[:10]}"
+    ref = f"{name}#{version}"
+    if target.is_dir():
+        return ref, target
+    storage = auto_storage(store, batch_account)
+    data = blob_models.read_blob(store, storage_models.container_key(storage, pkg.body["container"]), pkg.body["blob"])
+    if data is None:
+        raise DataError("ApplicationPackageNotFound", f"The package {app_name} {version} has no content.")
+    tmp = target.with_name(target.name + ".partial")
+    tmp.mkdir(parents=True, exist_ok=True)
+    zip_path = tmp / ".package.zip"
+    zip_path.write_bytes(data)
+    try:
+        with zipfile.ZipFile(zip_path) as zf:
+            for info in zf.infolist():
+                extracted = Path(zf.extract(info, tmp))
+                mode = (info.external_attr >> 16) & 0o777
+                if mode and not info.is_dir():
+                    extracted.chmod(mode)
+    except zipfile.BadZipFile:
+        raise DataError("ApplicationPackageInvalid", f"The package {app_name} {version} is not a zip file.") from None
+    zip_path.unlink()
+    os.replace(tmp, target)
+    return ref, target
+
+
+# -- mounts -------------------------------------------------------------------------------------------
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _mount_source(store: Store, entry: dict[str, Any], data_dir: Path) -> tuple[str, Path, ContainerRef | None]:
+    """(relativeMountPath, backing dir, container to fill it from)."""
+    for kind, conf in entry.items():
+        if not isinstance(conf, dict):
+            continue
+        rel = str(conf.get("relativeMountPath") or "")
+        k = kind.lower()
+        if k == "azureblobfilesystemconfiguration":
+            account, container = str(conf.get("accountName")), str(conf.get("containerName"))
+            backing = data_dir / "mounts" / "blob" / _SAFE.sub("_", account) / _SAFE.sub("_", container)
+            acct = storage_models.find_account(store, account)
+            return rel, backing, ContainerRef(acct, container) if acct is not None else None
+        if k == "azurefileshareconfiguration":
+            url = str(conf.get("azureFileUrl") or "")
+            parts = [p for p in urlparse(url).path.split("/") if p]
+            share = parts[-1] if parts else "share"
+            account = str(conf.get("accountName") or (parts[1] if len(parts) > 2 else "account"))
+            return rel, data_dir / "mounts" / "file" / _SAFE.sub("_", account) / _SAFE.sub("_", share), None
+        if k in ("nfsmountconfiguration", "cifsmountconfiguration"):
+            source = _SAFE.sub("_", str(conf.get("source") or "source")).strip("_")
+            return rel, data_dir / "mounts" / k[:4] / source, None
+    raise DataError("InvalidMountConfiguration", "A mount configuration names no known file system.")
+
+
+def mount_all(store: Store, entries: Any, data_dir: Path, mounts_dir: Path) -> None:
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        rel, backing, fill = _mount_source(store, entry, data_dir)
+        link = layout.safe_join(mounts_dir, rel)
+        if link is None or not rel:
+            raise DataError("InvalidMountConfiguration", f"relativeMountPath {rel!r} is not a directory name.")
+        if not backing.exists():
+            backing.mkdir(parents=True, exist_ok=True)
+            if fill is not None:
+                container = storage_models.get_container(store, fill.account, fill.container)
+                if container is not None:
+                    for blob in blob_models.list_blobs(store, container):
+                        target = layout.safe_join(backing, blob.body["name"])
+                        if target is not None:
+                            _write(target, store.read_data(blob.kind, blob.key) or b"", None)
+        if not link.is_symlink() and not link.exists():
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(backing, target_is_directory=True)
