@@ -137,7 +137,9 @@ def _comments(conv: Conversion) -> dict[tuple[str | int, ...], list[str]]:
 
 def _exists(doc: Any, path: tuple[str | int, ...]) -> bool:
     for part in path:
-        if isinstance(doc, dict) and part in doc:
+        if isinstance(doc, dict):
+            if part not in doc:
+                return False
             doc = doc[part]
         elif isinstance(doc, list) and isinstance(part, int) and part < len(doc):
             doc = doc[part]
