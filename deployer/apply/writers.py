@@ -320,6 +320,17 @@ class Writers:
         self.clients.storage.blob_containers.update(self.rg, self.account_name(resource.address), resource.name,
                                                     {"properties": body})
 
+    def create_upload(self, resource: DesiredResource) -> None:  # files into a container (issue 17)
+        from deployer.apply.uploads import sync
+
+        sync(self, resource)
+
+    def update_upload(self, resource: DesiredResource, change: Change) -> None:
+        self.create_upload(resource)
+
+    def delete_upload(self, change: Change) -> None:
+        """Uploads never delete blobs; the container's own deletion takes them."""
+
     def update_file_share(self, resource: DesiredResource, change: Change) -> None:
         self.clients.storage.file_shares.update(self.rg, self.account_name(resource.address), resource.name,
                                                 self._share_body(resource))
@@ -487,7 +498,7 @@ def _method(kind: Kind | str) -> str:
     return {
         Kind.NETWORK: "network", Kind.STORAGE_ACCOUNT: "storage_account", Kind.CONTAINER: "container",
         Kind.FILE_SHARE: "file_share", Kind.BATCH_ACCOUNT: "batch_account", Kind.APPLICATION: "application",
-        Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule",
+        Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule", Kind.UPLOAD: "upload",
     }[Kind(kind)]
 
 

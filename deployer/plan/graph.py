@@ -22,6 +22,7 @@ RANK = {
     Kind.STORAGE_ACCOUNT: 1,
     Kind.CONTAINER: 2,
     Kind.FILE_SHARE: 2,
+    Kind.UPLOAD: 3,
     Kind.BATCH_ACCOUNT: 3,
     Kind.APPLICATION: 4,
     Kind.POOL: 5,

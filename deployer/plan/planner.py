@@ -49,6 +49,10 @@ def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[
     if kind is Kind.STORAGE_ACCOUNT:
         account = live.storage.get(resource.name)
         return account.account if account else None
+    if kind is Kind.UPLOAD:  # what the read found in the container (deployer.resources.upload)
+        storage = live.storage.get(_account_name(stack, resource))
+        container = storage.containers.get(resource.name) if storage else None
+        return None if container is None else (container.get("_deployer") or {}).get("upload", {"blobs": {}})
     if kind in (Kind.CONTAINER, Kind.FILE_SHARE):
         storage = live.storage.get(_account_name(stack, resource))
         if storage is None:

@@ -103,11 +103,12 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
             if name in wanted_networks or owned_by(vnet, stack.name):
                 state.networks[name] = vnet
         inner = []
+        uploads = _uploads(stack)
         for account in storage.result():
             name = account["name"]
             if name in wanted_storage or owned_by(account, stack.name):
                 live = state.storage[name] = LiveStorage(account)
-                inner.append(pool.submit(_read_storage, clients, rg, live))
+                inner.append(pool.submit(_read_storage, clients, rg, live, uploads.get(name, {})))
         for account in batch.result():
             name = account["name"]
             if name in wanted_batch or owned_by(account, stack.name):
@@ -118,11 +119,33 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
     return state
 
 
-def _read_storage(clients: Any, rg: str, live: LiveStorage) -> None:
+def _read_storage(clients: Any, rg: str, live: LiveStorage, uploads: dict[str, Any] | None = None) -> None:
     name = live.account["name"]
     containers = _by_name(_list(f"containers of {name}", lambda: clients.storage.blob_containers.list(rg, name)))
     live.containers = {k: v for k, v in containers.items() if not is_service_container(k)}
     live.shares = _by_name(_list(f"file shares of {name}", lambda: clients.storage.file_shares.list(rg, name)))
+    for container, spec in (uploads or {}).items():
+        if container in live.containers:
+            _read_upload(clients, live, container, spec)
+
+
+def _read_upload(clients: Any, live: LiveStorage, container: str, spec: dict[str, Any]) -> None:
+    """One listing of a container that declares an upload (deployer.resources.upload)."""
+    from deployer.resources.upload import read_blobs
+
+    found = _call(f"blobs of {live.account['name']}/{container}",
+                  lambda: read_blobs(clients, live.account, container, spec))
+    live.containers[container].setdefault("_deployer", {})["upload"] = found
+
+
+def _uploads(stack: Stack) -> dict[str, dict[str, Any]]:
+    """Storage account name → container → upload spec, for the containers that declare uploads."""
+    out: dict[str, dict[str, Any]] = {}
+    for resource in stack.of_kind(Kind.UPLOAD):
+        account = stack.get(type(resource.address)(resource.address.parts[:2]))
+        if account is not None:
+            out.setdefault(account.name, {})[resource.name] = resource.spec
+    return out
 
 
 def _read_batch(pool: ThreadPoolExecutor, clients: Any, rg: str, live: LiveAccount) -> list[Any]:

@@ -30,6 +30,7 @@ class Kind(str, Enum):
     POOL = "pool"
     JOB = "job"
     JOB_SCHEDULE = "jobSchedule"
+    UPLOAD = "upload"  # files uploaded into a container (deployer.resources.upload)
 
 
 @dataclass(frozen=True, order=True)
@@ -125,8 +126,12 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
         resources.append(_resource(account, Kind.STORAGE_ACCOUNT, spec["name"], account_spec))
         for entry in spec.get("containers", []):
             container = entry if isinstance(entry, dict) else {"name": entry}
-            resources.append(_resource(account.child("containers", container["name"]), Kind.CONTAINER,
-                                       container["name"], container, (account,)))
+            address = account.child("containers", container["name"])
+            resources.append(_resource(address, Kind.CONTAINER, container["name"],
+                                       _without(container, "upload"), (account,)))
+            if isinstance(container.get("upload"), dict):
+                resources.append(_resource(address.child("upload"), Kind.UPLOAD, container["name"],
+                                           {**container["upload"], "baseDir": str(base_dir)}, (address,)))
         for share, share_spec in spec.get("fileShares", {}).items():
             resources.append(_resource(account.child("fileShares", share), Kind.FILE_SHARE, share,
                                        share_spec or {}, (account,)))
