@@ -283,7 +283,9 @@ class Writers:
             resolved = resolve_secrets(copy.deepcopy(dict(task)), self.context)
             resolved = job_kind._desired_task(resolved, self.context)
             out.append(iso_durations(_reveal_all(resolved, f"{resource.address}.tasks")))
-        return out
+        from deployer.apply.instances import resolve_pool_instances  # `numberOfInstances: pool` (issue 17)
+
+        return resolve_pool_instances(self, resource, out)
 
     def _schedule_body(self, resource: DesiredResource) -> tuple[dict[str, Any], dict[str, str]]:
         body, recorded = self.body(resource)
