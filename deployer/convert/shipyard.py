@@ -492,11 +492,10 @@ def _multi_instance(conv: Conversion, src: str, mi: dict[str, Any], address: Pat
             if isinstance(value, int):
                 out["numberOfInstances"] = value
             else:
-                count = (pool_spec.get("vm_count") or {})
-                out["numberOfInstances"] = int(count.get("low_priority" if "low_priority" in str(value)
-                                                         else "dedicated", 1) or 1)
-                conv.review(here, address, f"{value}: Shipyard read the pool's size at submission; the stack "
-                            f"uses the pool's declared size, {out['numberOfInstances']}")
+                out["numberOfInstances"] = "pool"
+                count = pool_spec.get("vm_count") or {}
+                if (count.get("low_priority") or 0) and (count.get("dedicated") or 0):
+                    conv.review(here, address, f"{value}: `pool` counts dedicated and spot nodes together")
         elif key == "coordination_command":
             if value:
                 out["coordinationCommandLine"] = str(value)
