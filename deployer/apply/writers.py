@@ -116,7 +116,9 @@ class Writers:
     def _network_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
         subnets = [{"name": name, "properties": {
-            **{k: v for k, v in subnet.items() if k != "serviceEndpoints"},
+            **{k: v for k, v in subnet.items() if k not in ("serviceEndpoints", "networkSecurityGroup")},
+            **({"networkSecurityGroup": {"id": subnet["networkSecurityGroup"]}}
+               if subnet.get("networkSecurityGroup") else {}),
             **({"serviceEndpoints": [{"service": s} for s in subnet["serviceEndpoints"]]}
                if subnet.get("serviceEndpoints") else {})}}
             for name, subnet in (body.get("subnets") or {}).items()]
@@ -322,6 +324,18 @@ class Writers:
         self.clients.storage.blob_containers.update(self.rg, self.account_name(resource.address), resource.name,
                                                     {"properties": body})
 
+    def create_security_group(self, resource: DesiredResource) -> None:  # issue 17
+        from deployer.apply.security_groups import group_body
+
+        self.clients.network.network_security_groups.begin_create_or_update(
+            self.rg, resource.name, group_body(self, resource)).result()
+
+    def update_security_group(self, resource: DesiredResource, change: Change) -> None:
+        self.create_security_group(resource)
+
+    def delete_security_group(self, change: Change) -> None:
+        self.clients.network.network_security_groups.begin_delete(self.rg, change.name).result()
+
     def create_upload(self, resource: DesiredResource) -> None:  # files into a container (issue 17)
         from deployer.apply.uploads import sync
 
@@ -501,6 +515,7 @@ def _method(kind: Kind | str) -> str:
         Kind.NETWORK: "network", Kind.STORAGE_ACCOUNT: "storage_account", Kind.CONTAINER: "container",
         Kind.FILE_SHARE: "file_share", Kind.BATCH_ACCOUNT: "batch_account", Kind.APPLICATION: "application",
         Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule", Kind.UPLOAD: "upload",
+        Kind.SECURITY_GROUP: "security_group",
     }[Kind(kind)]
 
 

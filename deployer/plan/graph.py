@@ -18,6 +18,7 @@ from deployer.stack.model import Address, Kind, Stack
 
 #: how early a kind is created (and how late it is deleted)
 RANK = {
+    Kind.SECURITY_GROUP: -1,  # before the networks whose subnets attach them; deleted after them
     Kind.NETWORK: 0,
     Kind.STORAGE_ACCOUNT: 1,
     Kind.CONTAINER: 2,

@@ -25,6 +25,7 @@ from deployer.resources import (
     job_schedule,
     network,
     pool,
+    security_group,
     storage_account,
     upload,
 )
@@ -36,7 +37,7 @@ __all__ = ["RULES_BY_KIND", "rules_for"]
 RULES_BY_KIND: dict[Kind, KindRules] = {
     module.RULES.kind: module.RULES
     for module in (network, storage_account, container, file_share, batch_account, application, pool, job,
-                   job_schedule, upload)
+                   job_schedule, upload, security_group)
 }
 
 

@@ -55,6 +55,7 @@ class LiveState:
 
     resource_group_exists: bool = True
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
     storage: dict[str, LiveStorage] = field(default_factory=dict)
     batch: dict[str, LiveAccount] = field(default_factory=dict)
 
@@ -88,6 +89,7 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
     wanted_storage = {r.name for r in stack.of_kind(Kind.STORAGE_ACCOUNT)}
     wanted_batch = {r.name for r in stack.of_kind(Kind.BATCH_ACCOUNT)}
     wanted_networks = {r.name.lower() for r in stack.of_kind(Kind.NETWORK)}
+    wanted_groups = {r.name.lower() for r in stack.of_kind(Kind.SECURITY_GROUP)}
     state = LiveState()
     if not _call("resource group", lambda: clients.resource.resource_groups.check_existence(rg)):
         state.resource_group_exists = False
@@ -98,6 +100,12 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
                               lambda: clients.storage.storage_accounts.list_by_resource_group(rg))
         batch = pool.submit(_list, "Batch accounts",
                             lambda: clients.batch_mgmt.batch_account.list_by_resource_group(rg))
+        groups = pool.submit(_list, "network security groups",
+                             lambda: clients.network.network_security_groups.list(rg)) if wanted_groups else None
+        for group in groups.result() if groups is not None else []:
+            name = str(group.get("name", "")).lower()
+            if name in wanted_groups or owned_by(group, stack.name):
+                state.security_groups[name] = group
         for vnet in networks.result():
             name = str(vnet.get("name", "")).lower()
             if name in wanted_networks or owned_by(vnet, stack.name):

@@ -31,6 +31,7 @@ class Kind(str, Enum):
     JOB = "job"
     JOB_SCHEDULE = "jobSchedule"
     UPLOAD = "upload"  # files uploaded into a container (deployer.resources.upload)
+    SECURITY_GROUP = "securityGroup"  # a network's security groups (deployer.resources.security_group)
 
 
 @dataclass(frozen=True, order=True)
@@ -118,7 +119,14 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
     resources: list[DesiredResource] = []
     networks = Address(("networks",))
     for logical, spec in data.get("networks", {}).items():
-        resources.append(_resource(networks.child(logical), Kind.NETWORK, spec["name"], spec))
+        groups = []
+        for group, group_spec in (spec.get("securityGroups") or {}).items():
+            address = networks.child(logical, "securityGroups", group)
+            name = (group_spec or {}).get("name") or f"{spec['name']}-{group}"
+            resources.append(_resource(address, Kind.SECURITY_GROUP, name, group_spec or {}))
+            groups.append(address)
+        resources.append(_resource(networks.child(logical), Kind.NETWORK, spec["name"],
+                                   _without(spec, "securityGroups"), tuple(groups)))
     storage = Address(("storageAccounts",))
     for logical, spec in data.get("storageAccounts", {}).items():
         account = storage.child(logical)

@@ -37,7 +37,8 @@ SCHEMA_DEFS = {
     Kind.CONTAINER: ("blobContainer", {"name", "upload"}),  # `upload` is its own kind
     Kind.UPLOAD: ("containerUpload", {"from", "pattern", "prefix"}),  # compared as `blobs` (name → MD5)
     Kind.FILE_SHARE: ("fileShare", set()),
-    Kind.NETWORK: ("network", {"name", "protect"}),
+    Kind.NETWORK: ("network", {"name", "protect", "securityGroups"}),  # security groups are their own kind
+    Kind.SECURITY_GROUP: ("securityGroup", {"name", "rules"}),  # rules compared as `securityRules` by name
 }
 
 
