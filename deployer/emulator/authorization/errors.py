@@ -24,4 +24,5 @@ def principal_not_found(principal: str) -> ApiError:
 
 
 def role_not_found(role: str) -> ApiError:
-    return ApiError(404, "RoleDefinitionDoesNotExist", f"The specified role definition with ID '{role}' does not exist.")
+    return ApiError(404, "RoleDefinitionDoesNotExist",
+                    f"The specified role definition with ID '{role}' does not exist.")
