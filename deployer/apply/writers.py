@@ -336,6 +336,19 @@ class Writers:
     def delete_security_group(self, change: Change) -> None:
         self.clients.network.network_security_groups.begin_delete(self.rg, change.name).result()
 
+    def create_identity(self, resource: DesiredResource) -> None:  # issue 17
+        from deployer.apply.identities import sync
+
+        sync(self, resource)
+
+    def update_identity(self, resource: DesiredResource, change: Change) -> None:
+        self.create_identity(resource)
+
+    def delete_identity(self, change: Change) -> None:
+        from deployer.apply.identities import delete
+
+        delete(self, change)
+
     def create_upload(self, resource: DesiredResource) -> None:  # files into a container (issue 17)
         from deployer.apply.uploads import sync
 
@@ -515,7 +528,7 @@ def _method(kind: Kind | str) -> str:
         Kind.NETWORK: "network", Kind.STORAGE_ACCOUNT: "storage_account", Kind.CONTAINER: "container",
         Kind.FILE_SHARE: "file_share", Kind.BATCH_ACCOUNT: "batch_account", Kind.APPLICATION: "application",
         Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule", Kind.UPLOAD: "upload",
-        Kind.SECURITY_GROUP: "security_group",
+        Kind.SECURITY_GROUP: "security_group", Kind.IDENTITY: "identity",
     }[Kind(kind)]
 
 

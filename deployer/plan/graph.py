@@ -24,6 +24,7 @@ RANK = {
     Kind.CONTAINER: 2,
     Kind.FILE_SHARE: 2,
     Kind.UPLOAD: 3,
+    Kind.IDENTITY: 3,  # after the storage accounts its roles are on, before the pools that use it
     Kind.BATCH_ACCOUNT: 3,
     Kind.APPLICATION: 4,
     Kind.POOL: 5,

@@ -24,6 +24,7 @@ _PROVIDERS = {
     "storageAccounts": ("Microsoft.Storage", "storageAccounts"),
     "networks": ("Microsoft.Network", "virtualNetworks"),
     "batchAccounts": ("Microsoft.Batch", "batchAccounts"),
+    "identities": ("Microsoft.ManagedIdentity", "userAssignedIdentities"),
 }
 _CHILDREN = {"subnets": "subnets", "applications": "applications", "pools": "pools",
              "fileShares": "fileServices/default/shares", "containers": "blobServices/default/containers"}

@@ -56,6 +56,7 @@ class LiveState:
     resource_group_exists: bool = True
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
     storage: dict[str, LiveStorage] = field(default_factory=dict)
     batch: dict[str, LiveAccount] = field(default_factory=dict)
 
@@ -124,6 +125,8 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
                 inner.extend(_read_batch(pool, clients, rg, live_account))
         for future in inner:
             future.result()
+    if any(True for _ in stack.of_kind(Kind.IDENTITY)):
+        _read_identities(stack, clients, rg, state)
     return state
 
 
@@ -263,3 +266,24 @@ def _active_packages(mgmt: Any, rg: str, account: str, application: str) -> dict
                      lambda: mgmt.application_package.list(rg, account, application))
     return {str(p.get("name")): (p.get("tags") or {}).get(CONTENT_TAG) for p in packages
             if str((p.get("properties") or {}).get("state", "")).lower() == "active"}
+
+
+def _read_identities(stack: Stack, clients: Any, rg: str, state: LiveState) -> None:
+    """The group's user-assigned identities (one list) and their roles at the scopes the stack's
+    identities use (one list per scope), attached as `_deployer.roles` (deployer.resources.identity)."""
+    from deployer.resources.context import LiveContext
+    from deployer.resources.identity import read_roles, scopes
+
+    wanted = {r.name.lower() for r in stack.of_kind(Kind.IDENTITY)}
+    msi = clients.msi.user_assigned_identities
+    for identity in _list("managed identities", lambda: msi.list_by_resource_group(rg)):
+        name = str(identity.get("name", "")).lower()
+        if name in wanted or owned_by(identity, stack.name):
+            state.identities[name] = identity
+    principals = {str((i.get("properties") or i).get("principalId")) for i in state.identities.values()}
+    existing = {str(live.account.get("id", "")).lower() for live in state.storage.values()}
+    wanted_scopes = {s for s in scopes(stack, LiveContext(stack, state, clients)) if s.lower() in existing}
+    found = _call("role assignments", lambda: read_roles(clients, wanted_scopes, principals)) if principals else {}
+    for identity in state.identities.values():
+        principal = str((identity.get("properties") or identity).get("principalId"))
+        identity.setdefault("_deployer", {})["roles"] = found.get(principal, [])

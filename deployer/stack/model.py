@@ -32,6 +32,7 @@ class Kind(str, Enum):
     JOB_SCHEDULE = "jobSchedule"
     UPLOAD = "upload"  # files uploaded into a container (deployer.resources.upload)
     SECURITY_GROUP = "securityGroup"  # a network's security groups (deployer.resources.security_group)
+    IDENTITY = "identity"  # user-assigned managed identities and their roles (deployer.resources.identity)
 
 
 @dataclass(frozen=True, order=True)
@@ -143,6 +144,11 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
         for share, share_spec in spec.get("fileShares", {}).items():
             resources.append(_resource(account.child("fileShares", share), Kind.FILE_SHARE, share,
                                        share_spec or {}, (account,)))
+    for logical, spec in (data.get("identities") or {}).items():
+        needs = tuple(dict.fromkeys(
+            Address(("storageAccounts", r["storage"], "containers", r["container"])) if r.get("container")
+            else Address(("storageAccounts", r["storage"])) for r in spec.get("roles") or []))
+        resources.append(_resource(Address(("identities", logical)), Kind.IDENTITY, spec["name"], spec, needs))
     batch = Address(("batchAccounts",))
     for logical, spec in data.get("batchAccounts", {}).items():
         resources.extend(_batch_account(batch.child(logical), spec))

@@ -78,7 +78,19 @@ def delete(store: Store, scope: str, name: str) -> Doc | None:
 
 
 def list_at(store: Store, scope: str) -> list[Doc]:
+    """Assignments made at exactly this scope."""
     return store.list(KIND, parent=ids.key_of(scope))
+
+
+def list_for_scope(store: Store, scope: str) -> list[Doc]:
+    """What Azure lists for a scope: assignments at it, above it (its resource group and
+    subscription) and below it (a storage account's containers)."""
+    key = ids.key_of(scope)
+    below = [d for d in store.list(KIND, prefix=key + "/") if d.parent != key]
+    parts = scope.rstrip("/").split("/")
+    above = [d for n in range(3, len(parts), 2) for d in list_at(store, "/".join(parts[:n]))
+             if "/".join(parts[:n]) != scope]
+    return above + list_at(store, scope) + below
 
 
 def render(doc: Doc) -> dict[str, Any]:

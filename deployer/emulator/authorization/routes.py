@@ -1,7 +1,8 @@
 """Microsoft.Authorization roleAssignments, as azure-mgmt-authorization's
 AuthorizationManagementClient sends them (`role_assignments.create / get / delete /
-list_for_scope`), at resource-group, storage-account and blob-container scope. A list takes
-`$filter=principalId eq '…'` (or `atScope()`, the same here: only assignments made at the scope)."""
+list_for_scope`), at resource-group, storage-account and blob-container scope. A list returns the
+assignments at, above and below the scope (Azure's answer), narrowed by `$filter=principalId eq
+'…'` or `atScope()` (at or above only)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ def delete_assignment(req: Request, name: str, **_: str) -> Response:
 
 
 def list_assignments(req: Request, **_: str) -> dict[str, Any]:
-    docs = models.list_at(req.store, _scope(req))
+    docs = models.list_for_scope(req.store, _scope(req))
+    if "atscope()" in (req.query.get("$filter") or "").lower():
+        scope = _scope(req).lower()
+        docs = [d for d in docs if scope.startswith(d.body["scope"].lower())]
     match = re.search(r"principalId\s+eq\s+'([^']+)'", req.query.get("$filter") or "")
     if match:
         docs = [d for d in docs if d.body["principalId"] == match.group(1)]

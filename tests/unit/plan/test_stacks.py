@@ -38,7 +38,8 @@ SCHEMA_DEFS = {
     Kind.UPLOAD: ("containerUpload", {"from", "pattern", "prefix"}),  # compared as `blobs` (name → MD5)
     Kind.FILE_SHARE: ("fileShare", set()),
     Kind.NETWORK: ("network", {"name", "protect", "securityGroups"}),  # security groups are their own kind
-    Kind.SECURITY_GROUP: ("securityGroup", {"name", "rules"}),  # rules compared as `securityRules` by name
+    Kind.SECURITY_GROUP: ("securityGroup", {"name", "rules"}),
+    Kind.IDENTITY: ("managedIdentity", {"name"}),  # rules compared as `securityRules` by name
 }
 
 
