@@ -70,7 +70,6 @@ JOB_REASONS = {
     "multi_instance_auto_complete": "Batch completes a multi-instance task with its primary",
 }
 CONFIG_REASONS = {
-    "files": "data ingress (`data ingress`): upload the files to a container of the stack",
     "docker_volumes": "Shipyard's Docker volumes: mount storage with the pool's mountConfiguration",
     "volumes": "Shipyard's Docker volumes: mount storage with the pool's mountConfiguration",
     "singularity_images": "Batch runs Docker-compatible containers only",
@@ -209,6 +208,9 @@ def _global_resources(conv: Conversion, file: str, res: dict[str, Any],
         here = f"{file}: global_resources.{key}"
         if key == "docker_images" and isinstance(value, list):
             images = [str(v) for v in value]
+        elif key == "files" and isinstance(value, list):
+            for i, entry in enumerate(value):
+                _ingress(conv, f"{here}.{i}", entry)
         elif key == "additional_registries" and isinstance(value, dict):
             for kind, servers in value.items():
                 if kind != "docker":
@@ -219,6 +221,50 @@ def _global_resources(conv: Conversion, file: str, res: dict[str, Any],
         else:
             conv.drop(here, (), CONFIG_REASONS.get(key, "no equivalent in the stack format"))
     return images, registries
+
+
+def _ingress(conv: Conversion, src: str, entry: Any) -> None:
+    """`data ingress` of local files into a container → the container's `upload:`."""
+    source = entry.get("source") if isinstance(entry, dict) else None
+    dest = entry.get("destination") if isinstance(entry, dict) else None
+    path = source.get("path") if isinstance(source, dict) else None
+    transfer = dest.get("data_transfer") if isinstance(dest, dict) else None
+    remote = transfer.get("remote_path") if isinstance(transfer, dict) else None
+    if (not isinstance(source, dict) or not isinstance(dest, dict) or not isinstance(transfer, dict)
+            or not isinstance(path, str) or not isinstance(remote, str) or not remote.strip("/")):
+        conv.drop(src, (), "only local files into a blob container (source.path, destination.data_transfer."
+                  "remote_path) become an upload; this ingress goes elsewhere (a file share, a remote filesystem)")
+        return
+    if path.startswith(("/", "~")) or re.match(r"^[A-Za-z]:", path) or ".." in path.split("/"):
+        conv.drop(src, (), f"the files come from {path!r}, outside the stack's folder: copy them beside the "
+                  "stack and declare `upload: {from: …}` on the container")
+        return
+    container, _, rest = remote.strip("/").partition("/")
+    logical = _logical(str(dest.get("storage_account_settings") or skeleton.STORAGE))
+    skeleton.storage_account(conv, logical)
+    includes = [str(p) for p in (source.get("include") or [])]
+    upload: dict[str, Any] = {"from": path}
+    if len(includes) == 1:
+        upload["pattern"] = includes[0] if "/" in includes[0] else f"**/{includes[0]}"
+    if rest:
+        upload["prefix"] = rest + "/"
+    containers = skeleton.storage_account(conv, logical).setdefault("containers", [])
+    containers[:] = [c for c in containers
+                     if c != container and not (isinstance(c, dict) and c.get("name") == container)]
+    containers.append({"name": container, "upload": upload})
+    address: Path = ("storageAccounts", logical, "containers")
+    conv.review(src, address, f"Shipyard's `data ingress` of {path} became an upload into container {container} "
+                "(applied with the stack; `from` is relative to the stack file)")
+    for key in sorted(set(source) - {"path", "include"}):
+        conv.drop(f"{src}.source.{key}", address, "the upload takes one `pattern`" if key == "exclude"
+                  else "no equivalent in the stack format")
+    if len(includes) > 1:
+        conv.drop(f"{src}.source.include", address, "the upload takes one `pattern`: split it into containers "
+                  "or widen the pattern")
+        upload.pop("pattern", None)
+    for key in sorted(set(transfer) - {"remote_path"}):
+        conv.drop(f"{src}.destination.data_transfer.{key}", address, "blobxfer's transfer options have no "
+                  "equivalent: uploads are parallel and chunked by the deployer")
 
 
 def _registry(conv: Conversion, src: str, server: str, login: dict[str, Any]) -> dict[str, Any]:

@@ -98,3 +98,27 @@ def test_unknown_and_mistyped_properties_are_dropped_by_fit(tmp_path: Path) -> N
     assert sorted(f.source for f in result.conversion.dropped) == [
         "pool.json: $.targetDedicatedNodes", "pool.json: $.taskSlotsPerNode",
         "pool.json: $.virtualMachineConfiguration.futureSetting"]
+
+
+def test_shipyard_data_ingress_becomes_an_upload(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("""\
+batch_shipyard: {storage_account_settings: mystorage}
+global_resources:
+  files:
+    - source: {path: data/reads, include: ['*.fq.gz']}
+      destination:
+        storage_account_settings: mystorage
+        data_transfer: {remote_path: input/reads, blobxfer_extra_options: '--no-overwrite'}
+    - source: {path: /home/me/elsewhere}
+      destination: {storage_account_settings: mystorage, data_transfer: {remote_path: other}}
+""")
+    (tmp_path / "data" / "reads").mkdir(parents=True)
+    result = convert_files([config], out=tmp_path / "stack.yaml")
+    assert result.ok, result.diagnostics
+    storage = result.conversion.stack["storageAccounts"]["mystorage"]
+    assert storage["containers"] == [{"name": "input", "upload": {
+        "from": "data/reads", "pattern": "**/*.fq.gz", "prefix": "reads/"}}]
+    assert [f.source for f in result.conversion.dropped] == [
+        "config.yaml: global_resources.files.0.destination.data_transfer.blobxfer_extra_options",
+        "config.yaml: global_resources.files.1"]
