@@ -245,6 +245,10 @@ class Writers:
         pool = body.pop("pool", None)
         if pool is not None:
             body["poolInfo"] = {"poolId": pool}
+        if body.pop("autoPool", None) is not None:  # issue 17: deployer.resources.auto_pool
+            from deployer.resources.auto_pool import pool_info
+
+            body["poolInfo"] = pool_info(self.stack, resource, self.context)
         return body, recorded
 
     def create_job(self, resource: DesiredResource) -> None:

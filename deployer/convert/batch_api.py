@@ -229,11 +229,26 @@ def job(conv: Conversion, spec: dict[str, Any], src: str, address: Path, pools: 
     conv.came_from(address, src)
     info = spec.pop("poolInfo", {}) or {}
     pool_id = info.get("poolId") if isinstance(info, dict) else None
-    if isinstance(info, dict) and "autoPoolSpecification" in info:
-        conv.drop(f"{src}.poolInfo.autoPoolSpecification", address[:-2],
-                  "auto pools (a pool created with the job) are not supported by the stack format yet: "
-                  "declare the pool under `pools` and point the job at it")
-        return None
+    auto = info.get("autoPoolSpecification") if isinstance(info, dict) else None
+    if isinstance(auto, dict):  # a pool created with the job: the stack's `autoPool` with the pool inline
+        here = f"{src}.poolInfo.autoPoolSpecification"
+        conv.came_from((*address, "autoPool"), here)
+        auto_pool: dict[str, Any] = {k: auto[k] for k in ("keepAlive", "poolLifetimeOption", "autoPoolIdPrefix")
+                                     if k in auto}
+        if isinstance(auto.get("pool"), dict):
+            auto_pool["pool"] = pool(conv, auto["pool"], f"{here}.pool", (*address, "autoPool", "pool"))
+        out_auto: dict[str, Any] = {"autoPool": auto_pool}
+        for key in JOB_KEYS:
+            if key in spec:
+                out_auto[key] = spec.pop(key)
+        out_auto.update({k: v for k, v in spec.items() if k not in ("jobManagerTask", "jobPreparationTask",
+                                                                      "jobReleaseTask", "metadata")})
+        for key in ("jobManagerTask", "jobPreparationTask", "jobReleaseTask"):
+            if key in spec:
+                out_auto[key] = task_like(conv, spec[key], f"{src}.{key}", (*address, key), str(address[-1]))
+        if "metadata" in spec:
+            out_auto["metadata"] = metadata(spec["metadata"])
+        return out_auto
     if not isinstance(pool_id, str) or pool_id not in pools:
         conv.drop(src, address[:-2], f"the job runs on pool {pool_id!r}, which is not among the converted "
                   "sources: convert the pool's JSON together with the job's")

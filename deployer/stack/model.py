@@ -190,12 +190,13 @@ def _batch_account(account: Address, spec: dict[str, Any]) -> Iterator[DesiredRe
         yield _resource(account.child("pools", pool_id), Kind.POOL, pool_id, pool,
                         (account, *_pool_dependencies(account, pool)))
     for job_id, job in spec.get("jobs", {}).items():
+        pool = job.get("pool") or (job.get("autoPool") or {}).get("template")  # an auto pool's template
         yield _resource(account.child("jobs", job_id), Kind.JOB, job_id, job,
-                        (account, account.child("pools", job["pool"])))
+                        (account, *((account.child("pools", pool),) if pool else ())))
     for schedule_id, schedule in spec.get("jobSchedules", {}).items():
-        pool = schedule["jobSpecification"]["pool"]
+        pool = schedule["jobSpecification"].get("pool")
         yield _resource(account.child("jobSchedules", schedule_id), Kind.JOB_SCHEDULE, schedule_id, schedule,
-                        (account, account.child("pools", pool)))
+                        (account, *((account.child("pools", pool),) if pool else ())))
 
 
 def _pool_dependencies(account: Address, pool: dict[str, Any]) -> Iterator[Address]:

@@ -122,3 +122,22 @@ global_resources:
     assert [f.source for f in result.conversion.dropped] == [
         "config.yaml: global_resources.files.0.destination.data_transfer.blobxfer_extra_options",
         "config.yaml: global_resources.files.1"]
+
+
+def test_a_job_with_an_auto_pool_converts_to_auto_pool(tmp_path: Path) -> None:
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"id": "nightly", "priority": 10, "poolInfo": {"autoPoolSpecification": {
+        "autoPoolIdPrefix": "n", "poolLifetimeOption": "job", "keepAlive": False, "pool": {
+            "vmSize": "Standard_D2s_v3", "targetDedicatedNodes": 1,
+            "virtualMachineConfiguration": {
+                "imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy",
+                                   "sku": "22_04-lts"},
+                "nodeAgentSKUId": "batch.node.ubuntu 22.04"}}}}}))
+    result = convert_files([job], out=tmp_path / "stack.yaml")
+    assert result.ok, result.diagnostics
+    assert result.conversion.dropped == []
+    converted = result.conversion.stack["batchAccounts"]["main"]["jobs"]["nightly"]
+    assert converted["priority"] == 10
+    assert converted["autoPool"]["pool"]["scaleSettings"] == {"fixedScale": {"targetDedicatedNodes": 1}}
+    assert converted["autoPool"]["pool"]["deploymentConfiguration"]["virtualMachineConfiguration"][
+        "nodeAgentSkuId"] == "batch.node.ubuntu 22.04"
