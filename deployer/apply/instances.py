@@ -30,6 +30,14 @@ def resolve_pool_instances(writers: Any, job: DesiredResource, tasks: list[dict[
 def pool_target(writers: Any, job: DesiredResource) -> int:
     from deployer.resources.read import rest
 
+    if isinstance(job.spec.get("autoPool"), dict):  # the auto pool does not exist yet: its declared size
+        from deployer.resources.auto_pool import pool_info
+
+        spec = pool_info(writers.stack, job, writers.context)["autoPoolSpecification"]["pool"]
+        count = int(spec.get("targetDedicatedNodes") or 0) + int(spec.get("targetLowPriorityNodes") or 0)
+        if count < 1:
+            raise ApplyError(f"{job.address}: numberOfInstances: pool needs an auto pool with fixed target nodes")
+        return count
     pool_id = str(job.spec.get("pool"))
     account = writers.account_name(Address(job.address.parts[:2]))
     pool = rest(writers.clients.batch_mgmt.pool.get(writers.rg, account, pool_id))

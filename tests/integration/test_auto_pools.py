@@ -78,3 +78,22 @@ def test_auto_pool_and_pool_together_are_refused(tmp_path: Path, capsys: pytest.
         "        autoPool: {template", "        pool: template\n        autoPool: {template"))
     assert main(["validate", str(stack)]) == 1
     assert "a job runs on a `pool` or an `autoPool`, not both" in capsys.readouterr().err
+
+
+def test_number_of_instances_pool_on_an_auto_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An auto pool does not exist when its job's tasks are added: `pool` is its declared size."""
+    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(STACK.replace("KEEP", "false").replace(
+        'scaleSettings: {autoScale: {formula: "$TargetDedicatedNodes = 2;", evaluationInterval: PT5M}}',
+        "scaleSettings: {fixedScale: {targetDedicatedNodes: 3}}\n            interNodeCommunication: Enabled\n"
+        "        tasks:\n          - id: wide\n            commandLine: /bin/bash -c true\n"
+        "            multiInstanceSettings: {numberOfInstances: pool, coordinationCommandLine: /bin/bash -c true}"))
+    assert main(["apply", str(stack), "--target", "local", "--auto-approve"]) == 0
+    clients = Clients.for_emulator_embedded(tmp_path / "state")
+    try:
+        account = clients.batch_mgmt.batch_account.get("rg-autopools", "baautopools01")
+        task = clients.batch_data(account.account_endpoint).get_task("inline", "wide")
+    finally:
+        clients.close()
+    assert task.multi_instance_settings.number_of_instances == 3
