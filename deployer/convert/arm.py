@@ -49,8 +49,9 @@ def convert(conv: Conversion, file: str, template: dict[str, Any], parameters: d
     scope = scope_for(template, parameters)
     storage_by_name: dict[str, str] = {}
     resources = _resources(template.get("resources"))
-    order = {"Microsoft.Storage/storageAccounts": 0, "Microsoft.Network/virtualNetworks": 0,
-             "Microsoft.Batch/batchAccounts": 1}
+    order = {"Microsoft.Storage/storageAccounts": 0, "Microsoft.Network/networkSecurityGroups": 0,
+             "Microsoft.Network/virtualNetworks": 1, "Microsoft.Batch/batchAccounts": 1}
+    groups: dict[str, dict[str, Any]] = {}  # security group name (lower) → its stack form
     batch = [scope.resolve(r.get("name")) for _, r, t, _ in resources if t.lower() == "microsoft.batch/batchaccounts"]
     if batch and isinstance(batch[0], str):
         skeleton.start(conv, batch[0])
@@ -87,15 +88,37 @@ def convert(conv: Conversion, file: str, template: dict[str, Any], parameters: d
                 conv.drop(src, (), f"a container of storage account {account!r}, which this template does not create")
                 continue
             skeleton.add_container(conv, container, owner)
+        elif short == "microsoft.network/networksecuritygroups":
+            rules = [{"name": r.get("name"), **{k: v for k, v in (r.get("properties") or {}).items()
+                                                 if k not in ("provisioningState",)}}
+                     for r in props.get("securityRules") or [] if isinstance(r, dict)]
+            groups[name.lower()] = {"name": name, "source": src, **({"rules": rules} if rules else {})}
+            conv.came_from(("securityGroups", name), f"{src}.properties")
+            _rest(conv, src, props, ("securityRules",), ())
         elif short == "microsoft.network/virtualnetworks":
             prefixes = (props.get("addressSpace") or {}).get("addressPrefixes") or []
             net: dict[str, Any] = {"name": name, "addressSpace": list(prefixes)}
             subnets = {}
+            attached: dict[str, Any] = {}
             for sub in props.get("subnets") or []:
-                subnets[_logical(sub.get("name", "subnet"))] = {
-                    "addressPrefix": (sub.get("properties") or {}).get("addressPrefix")}
+                sub_props = sub.get("properties") or {}
+                entry: dict[str, Any] = {"addressPrefix": sub_props.get("addressPrefix")}
+                group_ref = (sub_props.get("networkSecurityGroup") or {}).get("id")
+                group = groups.get(str(group_ref).rsplit("/", 1)[-1].lower()) if group_ref else None
+                if group is not None:
+                    group["attached"] = True
+                    logical_group = _logical(group["name"])
+                    attached[logical_group] = group
+                    entry["securityGroup"] = logical_group
+                elif group_ref:
+                    conv.drop(f"{src}.properties.subnets.{sub.get('name')}.networkSecurityGroup", (),
+                              "the security group is not created by this template")
+                subnets[_logical(sub.get("name", "subnet"))] = entry
             if subnets:
                 net["subnets"] = subnets
+            if attached:
+                net["securityGroups"] = {k: {f: v for f, v in g.items() if f not in ("attached", "source")}
+                                         for k, g in attached.items()}
             conv.stack.setdefault("networks", {})[_logical(name)] = net
             _rest(conv, src, props, ("addressSpace", "subnets"), ("networks", _logical(name)))
         elif short == "microsoft.batch/batchaccounts":
@@ -112,6 +135,8 @@ def convert(conv: Conversion, file: str, template: dict[str, Any], parameters: d
             if res.get("identity"):
                 acct["identity"] = res["identity"]
             _rest(conv, src, props, (*BATCH_PROPS, "autoStorage"), ("batchAccounts", "main"))
+        elif short == "microsoft.managedidentity/userassignedidentities":
+            conv.stack.setdefault("identities", {})[_logical(name)] = {"name": name}
         elif short == "microsoft.batch/batchaccounts/pools":
             pool_id = name.split("/")[-1]
             address: Path = ("batchAccounts", "main", "pools", pool_id)
@@ -124,6 +149,10 @@ def convert(conv: Conversion, file: str, template: dict[str, Any], parameters: d
         else:
             conv.drop(src, (), f"{rtype or 'this resource'} is not a resource kind the stack format holds")
 
+    for group in groups.values():
+        if not group.get("attached"):
+            conv.drop(group["source"], (), "a security group no subnet of the template attaches: the stack "
+                      "declares security groups under the network whose subnets use them")
 
 def _rest(conv: Conversion, src: str, props: dict[str, Any], known: tuple[str, ...], address: Path) -> None:
     for key in props:

@@ -81,7 +81,7 @@ def jobs(conv: Conversion) -> dict[str, Any]:
 
 def order(conv: Conversion) -> None:
     """Put the top-level sections in the order the example stacks use, pools before jobs."""
-    wanted = ["stack", "target", "vars", "networks", "storageAccounts", "batchAccounts"]
+    wanted = ["stack", "target", "vars", "networks", "storageAccounts", "identities", "batchAccounts"]
     conv.stack = {k: conv.stack[k] for k in [*wanted, *conv.stack] if k in conv.stack}
     for account in conv.stack.get("batchAccounts", {}).values():
         keys = [k for k in account if k not in ("pools", "jobs")] + [k for k in ("pools", "jobs") if k in account]

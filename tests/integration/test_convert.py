@@ -48,6 +48,9 @@ CASES = {
         "job.sweep.json: job.properties.taskFactory.repeatTask.outputFiles.0",
         "job.sweep.json: job.properties.taskFactory.repeatTask.packageReferences",
     ]),
+    "arm-network-identity": (["arm/network.json"], [
+        "network.json: resources.1",
+    ]),
     "arm": (["arm/batch.json"], [
         "batch.json: resources.0.properties.supportsHttpsTrafficOnly",
         "batch.json: resources.2.properties.encryption",
