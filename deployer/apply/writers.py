@@ -159,7 +159,9 @@ class Writers:
     def _network_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
         subnets = [{"name": name, "properties": {
-            **{k: v for k, v in subnet.items() if k != "serviceEndpoints"},
+            **{k: v for k, v in subnet.items() if k not in ("serviceEndpoints", "networkSecurityGroup")},
+            **({"networkSecurityGroup": {"id": subnet["networkSecurityGroup"]}}
+               if subnet.get("networkSecurityGroup") else {}),
             **({"serviceEndpoints": [{"service": s} for s in subnet["serviceEndpoints"]]}
                if subnet.get("serviceEndpoints") else {})}}
             for name, subnet in (body.get("subnets") or {}).items()]
@@ -316,6 +318,10 @@ class Writers:
         pool = body.pop("pool", None)
         if pool is not None:
             body["poolInfo"] = {"poolId": pool}
+        if body.pop("autoPool", None) is not None:  # issue 17: deployer.resources.auto_pool
+            from deployer.resources.auto_pool import pool_info
+
+            body["poolInfo"] = pool_info(self.stack, resource, self.context)
         return body, recorded
 
     def create_job(self, resource: DesiredResource) -> None:
@@ -377,7 +383,9 @@ class Writers:
             resolved = resolve_secrets(copy.deepcopy(dict(task)), self.context)
             resolved = job_kind._desired_task(resolved, self.context)
             out.append(iso_durations(_reveal_all(resolved, f"{resource.address}.tasks")))
-        return out
+        from deployer.apply.instances import resolve_pool_instances  # `numberOfInstances: pool` (issue 17)
+
+        return resolve_pool_instances(self, resource, out)
 
     def _schedule_body(self, resource: DesiredResource) -> tuple[dict[str, Any], dict[str, str]]:
         body, recorded = self.body(resource)
@@ -415,6 +423,42 @@ class Writers:
         body.setdefault("publicAccess", "None")
         settle(lambda: self.clients.storage.blob_containers.update(
             self.rg, self.account_name(resource.address), resource.name, {"properties": body}))
+
+    def create_security_group(self, resource: DesiredResource) -> None:  # issue 17
+        from deployer.apply.security_groups import group_body
+
+        self.clients.network.network_security_groups.begin_create_or_update(
+            self.rg, resource.name, group_body(self, resource)).result()
+
+    def update_security_group(self, resource: DesiredResource, change: Change) -> None:
+        self.create_security_group(resource)
+
+    def delete_security_group(self, change: Change) -> None:
+        self.clients.network.network_security_groups.begin_delete(self.rg, change.name).result()
+
+    def create_identity(self, resource: DesiredResource) -> None:  # issue 17
+        from deployer.apply.identities import sync
+
+        sync(self, resource)
+
+    def update_identity(self, resource: DesiredResource, change: Change) -> None:
+        self.create_identity(resource)
+
+    def delete_identity(self, change: Change) -> None:
+        from deployer.apply.identities import delete
+
+        delete(self, change)
+
+    def create_upload(self, resource: DesiredResource) -> None:  # files into a container (issue 17)
+        from deployer.apply.uploads import sync
+
+        sync(self, resource)
+
+    def update_upload(self, resource: DesiredResource, change: Change) -> None:
+        self.create_upload(resource)
+
+    def delete_upload(self, change: Change) -> None:
+        """Uploads never delete blobs; the container's own deletion takes them."""
 
     def update_file_share(self, resource: DesiredResource, change: Change) -> None:
         body = self._share_body(resource)
@@ -607,7 +651,8 @@ def _method(kind: Kind | str) -> str:
     return {
         Kind.NETWORK: "network", Kind.STORAGE_ACCOUNT: "storage_account", Kind.CONTAINER: "container",
         Kind.FILE_SHARE: "file_share", Kind.BATCH_ACCOUNT: "batch_account", Kind.APPLICATION: "application",
-        Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule",
+        Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule", Kind.UPLOAD: "upload",
+        Kind.SECURITY_GROUP: "security_group", Kind.IDENTITY: "identity",
     }[Kind(kind)]
 
 

@@ -225,6 +225,26 @@ class Clients:
 
         return self._shared("batch_mgmt", build)
 
+    @property
+    def msi(self) -> Any:
+        """ManagedServiceIdentityClient: user-assigned identities (issue 17)."""
+        def build() -> Any:
+            from azure.mgmt.msi import ManagedServiceIdentityClient
+
+            return self._mgmt(ManagedServiceIdentityClient)
+
+        return self._shared("msi", build)
+
+    @property
+    def authorization(self) -> Any:
+        """AuthorizationManagementClient: role assignments (issue 17)."""
+        def build() -> Any:
+            from azure.mgmt.authorization import AuthorizationManagementClient
+
+            return self._mgmt(AuthorizationManagementClient)
+
+        return self._shared("authorization", build)
+
     # -- data-plane factories -------------------------------------------------------------
     def batch_data(self, account_endpoint: str, credential: Any = None) -> Any:
         """A BatchClient for an account; `account_endpoint` as ARM reports it (no scheme) or a URL.

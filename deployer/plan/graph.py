@@ -18,10 +18,13 @@ from deployer.stack.model import Address, Kind, Stack
 
 #: how early a kind is created (and how late it is deleted)
 RANK = {
+    Kind.SECURITY_GROUP: -1,  # before the networks whose subnets attach them; deleted after them
     Kind.NETWORK: 0,
     Kind.STORAGE_ACCOUNT: 1,
     Kind.CONTAINER: 2,
     Kind.FILE_SHARE: 2,
+    Kind.UPLOAD: 3,
+    Kind.IDENTITY: 3,  # after the storage accounts its roles are on, before the pools that use it
     Kind.BATCH_ACCOUNT: 3,
     Kind.APPLICATION: 4,
     Kind.POOL: 5,

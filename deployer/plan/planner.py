@@ -57,6 +57,14 @@ def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[
     if kind is Kind.STORAGE_ACCOUNT:
         account = live.storage.get(resource.name)
         return account.account if account else None
+    if kind is Kind.IDENTITY:
+        return live.identities.get(resource.name.lower())
+    if kind is Kind.SECURITY_GROUP:
+        return live.security_groups.get(resource.name.lower())
+    if kind is Kind.UPLOAD:  # what the read found in the container (deployer.resources.upload)
+        storage = live.storage.get(_account_name(stack, resource))
+        container = storage.containers.get(resource.name) if storage else None
+        return None if container is None else (container.get("_deployer") or {}).get("upload", {"blobs": {}})
     if kind in (Kind.CONTAINER, Kind.FILE_SHARE):
         storage = live.storage.get(_account_name(stack, resource))
         if storage is None:
@@ -162,6 +170,14 @@ def _owned_but_undeclared(stack: Stack, live: LiveState) -> Iterator[tuple[Addre
     for name, network in live.networks.items():
         if gone(Kind.NETWORK, name) and ownership(Kind.NETWORK, network, stack.name) is Ownership.OWNED:
             yield Address(("networks", name)), Kind.NETWORK, network.get("name", name), network
+    identities = {r.name.lower() for r in stack.of_kind(Kind.IDENTITY)}
+    for name, identity in live.identities.items():
+        if name not in identities and ownership(Kind.IDENTITY, identity, stack.name) is Ownership.OWNED:
+            yield Address(("identities", name)), Kind.IDENTITY, identity.get("name", name), identity
+    groups = {r.name.lower() for r in stack.of_kind(Kind.SECURITY_GROUP)}
+    for name, group in live.security_groups.items():
+        if name not in groups and ownership(Kind.SECURITY_GROUP, group, stack.name) is Ownership.OWNED:
+            yield Address(("securityGroups", name)), Kind.SECURITY_GROUP, group.get("name", name), group
     for name, storage in live.storage.items():
         if ownership(Kind.STORAGE_ACCOUNT, storage.account, stack.name) is not Ownership.OWNED:
             continue

@@ -21,11 +21,14 @@ from deployer.resources import (
     batch_account,
     container,
     file_share,
+    identity,
     job,
     job_schedule,
     network,
     pool,
+    security_group,
     storage_account,
+    upload,
 )
 from deployer.resources.rules import KindRules
 from deployer.stack.model import Kind
@@ -35,7 +38,7 @@ __all__ = ["RULES_BY_KIND", "rules_for"]
 RULES_BY_KIND: dict[Kind, KindRules] = {
     module.RULES.kind: module.RULES
     for module in (network, storage_account, container, file_share, batch_account, application, pool, job,
-                   job_schedule)
+                   job_schedule, upload, security_group, identity)
 }
 
 

@@ -24,6 +24,7 @@ _PROVIDERS = {
     "storageAccounts": ("Microsoft.Storage", "storageAccounts"),
     "networks": ("Microsoft.Network", "virtualNetworks"),
     "batchAccounts": ("Microsoft.Batch", "batchAccounts"),
+    "identities": ("Microsoft.ManagedIdentity", "userAssignedIdentities"),
 }
 _CHILDREN = {"subnets": "subnets", "applications": "applications", "pools": "pools",
              "fileShares": "fileServices/default/shares", "containers": "blobServices/default/containers"}
@@ -60,6 +61,11 @@ class LiveContext:
         rid = (f"/subscriptions/{self.clients.subscription_id}/resourceGroups/{self.stack.target.resource_group}"
                f"/providers/{provider}/{kind}/{name}")
         rest = parts[2:]
+        if rest[:1] == ("securityGroups",) and len(rest) == 2:
+            group = self.stack.get(address)
+            return None if group is None else (
+                f"/subscriptions/{self.clients.subscription_id}/resourceGroups/{self.stack.target.resource_group}"
+                f"/providers/Microsoft.Network/networkSecurityGroups/{group.name}")
         if rest[:1] == ("subnets",) and len(rest) == 2:
             network = self.stack.get(Address(parts[:2]))
             subnets = (network.spec.get("subnets") or {}) if network else {}

@@ -112,6 +112,8 @@ FIELDS: tuple[Field, ...] = (
     *JOB_SPEC_FIELDS,
     Field("tasks", R, key=n.canonical_json, default=[], write_only=True,
           note="tasks are write-once: compared by the fingerprint recorded when they were added"),
+    Field("autoPool", R, key=n.canonical_json, write_only=True,
+          note="an auto pool (deployer.resources.auto_pool): compared by the fingerprint recorded at creation"),
 )
 
 SERVER_SET = (

@@ -27,6 +27,7 @@ FIELDS: tuple[Field, ...] = (
     Field("subnets.*.addressPrefixes", key=n.ci, unordered=True),
     Field("subnets.*.serviceEndpoints", key=n.ci, unordered=True),
     Field("subnets.*.privateEndpointNetworkPolicies", key=n.ci, default="Disabled"),
+    Field("subnets.*.networkSecurityGroup", key=n.ci, unset="keep"),  # the attached group's id
     Field("tags", U, default={}),
 )
 
@@ -41,11 +42,20 @@ def canonical_desired(spec: Mapping[str, Any], context: DiffContext, address: Ad
     body["location"] = context.location
     subnets = body.get("subnets")
     if isinstance(subnets, Mapping):
-        body["subnets"] = {str(s.get("name") or logical): {k: v for k, v in s.items() if k != "name"}
+        body["subnets"] = {str(s.get("name") or logical): _desired_subnet(s, context, address)
                            for logical, s in subnets.items() if isinstance(s, Mapping)}
     if isinstance(body.get("tags"), Mapping):
         body["tags"], _, _ = split_reserved(body["tags"])
     return apply_forms(body, RULES.tree) or {}
+
+
+def _desired_subnet(subnet: Mapping[str, Any], context: DiffContext, network: Address) -> dict[str, Any]:
+    """A subnet's `securityGroup` (a logical name) becomes the group's id, `networkSecurityGroup`."""
+    out = {k: v for k, v in subnet.items() if k not in ("name", "securityGroup")}
+    if subnet.get("securityGroup"):
+        group = network.child("securityGroups", str(subnet["securityGroup"]))
+        out["networkSecurityGroup"] = context.resource_id(group) or n.Unknown(f"id of {group}")
+    return out
 
 
 def canonical_live(rest: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,6 +69,8 @@ def canonical_live(rest: Mapping[str, Any]) -> dict[str, Any]:
             continue
         sub = properties(subnet) or subnet
         entry = {k: sub.get(k) for k in ("addressPrefix", "addressPrefixes", "privateEndpointNetworkPolicies")}
+        if isinstance(sub.get("networkSecurityGroup"), Mapping):
+            entry["networkSecurityGroup"] = sub["networkSecurityGroup"].get("id")
         endpoints = sub.get("serviceEndpoints") or []
         entry["serviceEndpoints"] = [e.get("service") if isinstance(e, Mapping) else e for e in endpoints]
         subnets[str(subnet["name"])] = entry

@@ -48,7 +48,7 @@ STACK_KEY = "deployer.stack"
 STACK_FILE_KEY = "deployer.stackFile"
 FINGERPRINT_PREFIX = "deployer.fingerprint."
 
-_TAGGED = (Kind.NETWORK, Kind.STORAGE_ACCOUNT, Kind.BATCH_ACCOUNT)
+_TAGGED = (Kind.NETWORK, Kind.STORAGE_ACCOUNT, Kind.BATCH_ACCOUNT, Kind.SECURITY_GROUP, Kind.IDENTITY)
 _METADATA = (Kind.POOL, Kind.JOB, Kind.JOB_SCHEDULE)
 
 

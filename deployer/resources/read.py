@@ -55,6 +55,8 @@ class LiveState:
 
     resource_group_exists: bool = True
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    security_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-cased name
     storage: dict[str, LiveStorage] = field(default_factory=dict)
     batch: dict[str, LiveAccount] = field(default_factory=dict)
 
@@ -88,6 +90,7 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
     wanted_storage = {r.name for r in stack.of_kind(Kind.STORAGE_ACCOUNT)}
     wanted_batch = {r.name for r in stack.of_kind(Kind.BATCH_ACCOUNT)}
     wanted_networks = {r.name.lower() for r in stack.of_kind(Kind.NETWORK)}
+    wanted_groups = {r.name.lower() for r in stack.of_kind(Kind.SECURITY_GROUP)}
     state = LiveState()
     if not _call("resource group", lambda: clients.resource.resource_groups.check_existence(rg)):
         state.resource_group_exists = False
@@ -98,16 +101,23 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
                               lambda: clients.storage.storage_accounts.list_by_resource_group(rg))
         batch = pool.submit(_list, "Batch accounts",
                             lambda: clients.batch_mgmt.batch_account.list_by_resource_group(rg))
+        groups = pool.submit(_list, "network security groups",
+                             lambda: clients.network.network_security_groups.list(rg)) if wanted_groups else None
+        for group in groups.result() if groups is not None else []:
+            name = str(group.get("name", "")).lower()
+            if name in wanted_groups or owned_by(group, stack.name):
+                state.security_groups[name] = group
         for vnet in networks.result():
             name = str(vnet.get("name", "")).lower()
             if name in wanted_networks or owned_by(vnet, stack.name):
                 state.networks[name] = vnet
         inner = []
+        uploads = _uploads(stack)
         for account in storage.result():
             name = account["name"]
             if name in wanted_storage or owned_by(account, stack.name):
                 live = state.storage[name] = LiveStorage(account)
-                inner.append(pool.submit(_read_storage, clients, rg, live))
+                inner.append(pool.submit(_read_storage, clients, rg, live, uploads.get(name, {})))
         for account in batch.result():
             name = account["name"]
             if name in wanted_batch or owned_by(account, stack.name):
@@ -115,14 +125,38 @@ def read_live(stack: Stack, clients: Any, *, parallelism: int = 16) -> LiveState
                 inner.extend(_read_batch(pool, clients, rg, live_account))
         for future in inner:
             future.result()
+    if any(True for _ in stack.of_kind(Kind.IDENTITY)):
+        _read_identities(stack, clients, rg, state)
     return state
 
 
-def _read_storage(clients: Any, rg: str, live: LiveStorage) -> None:
+def _read_storage(clients: Any, rg: str, live: LiveStorage, uploads: dict[str, Any] | None = None) -> None:
     name = live.account["name"]
     containers = _by_name(_list(f"containers of {name}", lambda: clients.storage.blob_containers.list(rg, name)))
     live.containers = {k: v for k, v in containers.items() if not is_service_container(k)}
     live.shares = _by_name(_list(f"file shares of {name}", lambda: clients.storage.file_shares.list(rg, name)))
+    for container, spec in (uploads or {}).items():
+        if container in live.containers:
+            _read_upload(clients, live, container, spec)
+
+
+def _read_upload(clients: Any, live: LiveStorage, container: str, spec: dict[str, Any]) -> None:
+    """One listing of a container that declares an upload (deployer.resources.upload)."""
+    from deployer.resources.upload import read_blobs
+
+    found = _call(f"blobs of {live.account['name']}/{container}",
+                  lambda: read_blobs(clients, live.account, container, spec))
+    live.containers[container].setdefault("_deployer", {})["upload"] = found
+
+
+def _uploads(stack: Stack) -> dict[str, dict[str, Any]]:
+    """Storage account name → container → upload spec, for the containers that declare uploads."""
+    out: dict[str, dict[str, Any]] = {}
+    for resource in stack.of_kind(Kind.UPLOAD):
+        account = stack.get(type(resource.address)(resource.address.parts[:2]))
+        if account is not None:
+            out.setdefault(account.name, {})[resource.name] = resource.spec
+    return out
 
 
 def _read_batch(pool: ThreadPoolExecutor, clients: Any, rg: str, live: LiveAccount) -> list[Any]:
@@ -233,3 +267,24 @@ def _active_packages(mgmt: Any, rg: str, account: str, application: str) -> dict
                      lambda: mgmt.application_package.list(rg, account, application))
     return {str(p.get("name")): (p.get("tags") or {}).get(CONTENT_TAG) for p in packages
             if str((p.get("properties") or {}).get("state", "")).lower() == "active"}
+
+
+def _read_identities(stack: Stack, clients: Any, rg: str, state: LiveState) -> None:
+    """The group's user-assigned identities (one list) and their roles at the scopes the stack's
+    identities use (one list per scope), attached as `_deployer.roles` (deployer.resources.identity)."""
+    from deployer.resources.context import LiveContext
+    from deployer.resources.identity import read_roles, scopes
+
+    wanted = {r.name.lower() for r in stack.of_kind(Kind.IDENTITY)}
+    msi = clients.msi.user_assigned_identities
+    for identity in _list("managed identities", lambda: msi.list_by_resource_group(rg)):
+        name = str(identity.get("name", "")).lower()
+        if name in wanted or owned_by(identity, stack.name):
+            state.identities[name] = identity
+    principals = {str((i.get("properties") or i).get("principalId")) for i in state.identities.values()}
+    existing = {str(live.account.get("id", "")).lower() for live in state.storage.values()}
+    wanted_scopes = {s for s in scopes(stack, LiveContext(stack, state, clients)) if s.lower() in existing}
+    found = _call("role assignments", lambda: read_roles(clients, wanted_scopes, principals)) if principals else {}
+    for identity in state.identities.values():
+        principal = str((identity.get("properties") or identity).get("principalId"))
+        identity.setdefault("_deployer", {})["roles"] = found.get(principal, [])

@@ -30,6 +30,9 @@ class Kind(str, Enum):
     POOL = "pool"
     JOB = "job"
     JOB_SCHEDULE = "jobSchedule"
+    UPLOAD = "upload"  # files uploaded into a container (deployer.resources.upload)
+    SECURITY_GROUP = "securityGroup"  # a network's security groups (deployer.resources.security_group)
+    IDENTITY = "identity"  # user-assigned managed identities and their roles (deployer.resources.identity)
 
 
 @dataclass(frozen=True, order=True)
@@ -136,7 +139,14 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
     resources: list[DesiredResource] = []
     networks = Address(("networks",))
     for logical, spec in data.get("networks", {}).items():
-        resources.append(_resource(networks.child(logical), Kind.NETWORK, spec["name"], spec))
+        groups = []
+        for group, group_spec in (spec.get("securityGroups") or {}).items():
+            address = networks.child(logical, "securityGroups", group)
+            name = (group_spec or {}).get("name") or f"{spec['name']}-{group}"
+            resources.append(_resource(address, Kind.SECURITY_GROUP, name, group_spec or {}))
+            groups.append(address)
+        resources.append(_resource(networks.child(logical), Kind.NETWORK, spec["name"],
+                                   _without(spec, "securityGroups"), tuple(groups)))
     storage = Address(("storageAccounts",))
     for logical, spec in data.get("storageAccounts", {}).items():
         account = storage.child(logical)
@@ -144,11 +154,20 @@ def build_model(data: dict[str, Any], file: str, base_dir: Path) -> Stack:
         resources.append(_resource(account, Kind.STORAGE_ACCOUNT, spec["name"], account_spec))
         for entry in spec.get("containers", []):
             container = entry if isinstance(entry, dict) else {"name": entry}
-            resources.append(_resource(account.child("containers", container["name"]), Kind.CONTAINER,
-                                       container["name"], container, (account,)))
+            address = account.child("containers", container["name"])
+            resources.append(_resource(address, Kind.CONTAINER, container["name"],
+                                       _without(container, "upload"), (account,)))
+            if isinstance(container.get("upload"), dict):
+                resources.append(_resource(address.child("upload"), Kind.UPLOAD, container["name"],
+                                           {**container["upload"], "baseDir": str(base_dir)}, (address,)))
         for share, share_spec in spec.get("fileShares", {}).items():
             resources.append(_resource(account.child("fileShares", share), Kind.FILE_SHARE, share,
                                        share_spec or {}, (account,)))
+    for logical, spec in (data.get("identities") or {}).items():
+        needs = tuple(dict.fromkeys(
+            Address(("storageAccounts", r["storage"], "containers", r["container"])) if r.get("container")
+            else Address(("storageAccounts", r["storage"])) for r in spec.get("roles") or []))
+        resources.append(_resource(Address(("identities", logical)), Kind.IDENTITY, spec["name"], spec, needs))
     batch = Address(("batchAccounts",))
     for logical, spec in data.get("batchAccounts", {}).items():
         resources.extend(_batch_account(batch.child(logical), spec))
@@ -191,12 +210,13 @@ def _batch_account(account: Address, spec: dict[str, Any]) -> Iterator[DesiredRe
         yield _resource(account.child("pools", pool_id), Kind.POOL, pool_id, pool,
                         (account, *_pool_dependencies(account, pool)))
     for job_id, job in spec.get("jobs", {}).items():
+        pool = job.get("pool") or (job.get("autoPool") or {}).get("template")  # an auto pool's template
         yield _resource(account.child("jobs", job_id), Kind.JOB, job_id, job,
-                        (account, account.child("pools", job["pool"])))
+                        (account, *((account.child("pools", pool),) if pool else ())))
     for schedule_id, schedule in spec.get("jobSchedules", {}).items():
-        pool = schedule["jobSpecification"]["pool"]
+        pool = schedule["jobSpecification"].get("pool")
         yield _resource(account.child("jobSchedules", schedule_id), Kind.JOB_SCHEDULE, schedule_id, schedule,
-                        (account, account.child("pools", pool)))
+                        (account, *((account.child("pools", pool),) if pool else ())))
 
 
 def _pool_dependencies(account: Address, pool: dict[str, Any]) -> Iterator[Address]:

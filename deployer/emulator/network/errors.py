@@ -94,3 +94,36 @@ def precondition_failed() -> ApiError:
         "PreconditionFailed",
         "Precondition failed: the resource's etag does not match the If-Match header of the request.",
     )
+
+
+# -- network security groups ---------------------------------------------------------------------
+
+NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+
+
+def nsg_not_found(name: str, rg: str) -> ApiError:
+    return arm_resource_not_found(NSG_TYPE, name, rg)
+
+
+def invalid_reference(target: str, referrer: str) -> ApiError:
+    return ApiError(400, "InvalidResourceReference",
+                    f"Resource {target} referenced by resource {referrer} was not found. Please make sure that "
+                    "the referenced resource exists, and that both resources are in the same region.")
+
+
+def nsg_in_use(nsg_id: str, users: list[str]) -> ApiError:
+    return ApiError(400, "InUseNetworkSecurityGroupCannotBeDeleted",
+                    f"Network security group {nsg_id} cannot be deleted because it is in use by the following "
+                    f"resources: {', '.join(users)}. In order to delete the Network security group, remove the "
+                    "association with the resource(s).")
+
+
+def rule_invalid(rule_id: str, field: str, value: object, allowed: str) -> ApiError:
+    return ApiError(400, f"SecurityRuleInvalid{field[0].upper()}{field[1:]}",
+                    f"Security rule {rule_id} has invalid {field} {value!r}. Allowed: {allowed}.")
+
+
+def rule_priority_taken(rule_id: str, priority: int, direction: str, other: str) -> ApiError:
+    return ApiError(400, "SecurityRuleParameterPriorityAlreadyTaken",
+                    f"Security rule {rule_id} has the same priority {priority} in direction {direction} as "
+                    f"security rule {other}.")

@@ -134,6 +134,17 @@ def validate(body: dict[str, Any]) -> None:
             seen.append((sname, net))
 
 
+def _check_references(store: Store, body: dict[str, Any]) -> None:
+    """A subnet's networkSecurityGroup must exist (security_groups.py): InvalidResourceReference."""
+    from .security_groups import get_by_id
+
+    for subnet in body["subnets"]:
+        ref = (subnet["properties"].get("networkSecurityGroup") or {})
+        target = ref.get("id") if isinstance(ref, dict) else None
+        if target is not None and (not isinstance(target, str) or get_by_id(store, target) is None):
+            raise errors.invalid_reference(str(target), f"{body['id']}/subnets/{subnet['name']}")
+
+
 # -- writes -------------------------------------------------------------------------------------
 
 
@@ -148,6 +159,7 @@ def _subnet_entry(name: str, value: Any) -> dict[str, Any]:
 
 def _save(store: Store, key: str, body: dict[str, Any], parent: str) -> Doc:
     validate(body)
+    _check_references(store, body)
     body["etag"] = str(uuid.uuid4())
     return store.put(KIND, key, body, parent=parent)
 

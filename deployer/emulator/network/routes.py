@@ -1,7 +1,8 @@
 """Microsoft.Network HTTP surface, as azure-mgmt-network's NetworkManagementClient sends it.
 
 virtualNetworks: PUT, GET, PATCH (tags), DELETE, list (group, subscription); subnets under a VNet:
-PUT, GET, DELETE, list. Writes are long-running the network provider's way: a PUT answers 201/200
+PUT, GET, DELETE, list; networkSecurityGroups: PUT, GET, DELETE, list (security_groups.py).
+Writes are long-running the network provider's way: a PUT answers 201/200
 with the resource ("provisioningState": "Updating") and an Azure-AsyncOperation header; a DELETE
 answers 202 with Location and Azure-AsyncOperation (204 when there was nothing to delete). The
 operation itself is done by the time the poller asks, so a GET shows "Succeeded".
@@ -13,11 +14,14 @@ from typing import Any
 
 from ..core import Request, Response, Router, lro, paging
 from . import errors, models
+from . import security_groups as nsgs
 
 VNETS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks"
 VNET = VNETS + "/{vnet}"
 SUBNETS = VNET + "/subnets"
 SUBNET = SUBNETS + "/{subnet}"
+NSGS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Network/networkSecurityGroups"
+NSG = NSGS + "/{nsg}"
 
 
 def register(router: Router) -> None:
@@ -28,6 +32,9 @@ def register(router: Router) -> None:
             VNET: {"PUT": put_vnet, "GET": get_vnet, "PATCH": patch_vnet, "DELETE": delete_vnet},
             SUBNETS: {"GET": list_subnets},
             SUBNET: {"PUT": put_subnet, "GET": get_subnet, "DELETE": delete_subnet},
+            "/subscriptions/{sub}/providers/Microsoft.Network/networkSecurityGroups": {"GET": list_nsgs},
+            NSGS: {"GET": list_nsgs},
+            NSG: {"PUT": put_nsg, "GET": get_nsg, "DELETE": delete_nsg},
         }
     )
 
@@ -95,3 +102,25 @@ def delete_subnet(req: Request, sub: str, rg: str, vnet: str, subnet: str) -> Re
 def list_subnets(req: Request, sub: str, rg: str, vnet: str) -> dict[str, Any]:
     doc = models.require_vnet(req.store, sub, rg, vnet)
     return paging.page(req, [models.render_subnet(doc, s) for s in doc.body["subnets"]])
+
+
+def put_nsg(req: Request, sub: str, rg: str, nsg: str) -> Response:
+    if not models.valid_name(nsg):
+        raise errors.invalid_name(nsg)
+    doc, created = nsgs.create_or_update(req.store, sub, rg, nsg, req.json())
+    return _started(req, doc.body["location"], 201 if created else 200, nsgs.render(req.store, doc, "Updating"))
+
+
+def get_nsg(req: Request, sub: str, rg: str, nsg: str) -> dict[str, Any]:
+    return nsgs.render(req.store, nsgs.require_nsg(req.store, sub, rg, nsg))
+
+
+def delete_nsg(req: Request, sub: str, rg: str, nsg: str) -> Response:
+    doc = nsgs.delete(req.store, sub, rg, nsg)
+    if doc is None:
+        return Response.empty(204)
+    return _started(req, doc.body["location"], 202)
+
+
+def list_nsgs(req: Request, sub: str, rg: str | None = None) -> dict[str, Any]:
+    return paging.page(req, [nsgs.render(req.store, d) for d in nsgs.list_nsgs(req.store, sub, rg)])

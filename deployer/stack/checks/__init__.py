@@ -11,6 +11,7 @@ from pathlib import Path
 from deployer.errors import Diagnostic
 from deployer.stack.checks import (
     api_version,
+    auto_pools,
     consistency,
     credentials,
     lifecycle,
@@ -18,13 +19,14 @@ from deployer.stack.checks import (
     pools,
     references,
     sas,
+    security_groups,
     unique,
 )
 from deployer.stack.checks.view import StackView
 from deployer.stack.loader import LoadedDocument
 
 CHECKS = (naming.check, references.check, pools.check, unique.check, lifecycle.check, consistency.check, sas.check,
-          api_version.check, credentials.check)
+          api_version.check, credentials.check, security_groups.check, auto_pools.check)
 
 
 def run_checks(doc: LoadedDocument, base_dir: Path) -> list[Diagnostic]:

@@ -27,6 +27,9 @@ def check(view: StackView) -> None:
             _package_refs(view, account, pool.value.get("applicationPackages"), (*pool.path, "applicationPackages"))
         for job in view.children(account, "jobs"):
             _pool_ref(view, job.value.get("pool"), (*job.path, "pool"), pools, account)
+            auto = job.value.get("autoPool")
+            if isinstance(auto, dict):  # an auto pool's template (issue 17)
+                _pool_ref(view, auto.get("template"), (*job.path, "autoPool", "template"), pools, account)
             _tasks(view, account, job, storage)
         for schedule in view.children(account, "jobSchedules"):
             spec = sub(schedule, "jobSpecification")

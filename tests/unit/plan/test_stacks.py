@@ -34,9 +34,12 @@ SCHEMA_DEFS = {
     Kind.BATCH_ACCOUNT: ("batchAccount", {"name", "protect", "applications", "pools", "jobs", "jobSchedules"}),
     Kind.APPLICATION: ("application", {"versions"}),  # compared as `packages` (version and zip content)
     Kind.STORAGE_ACCOUNT: ("storageAccount", {"name", "protect", "containers", "fileShares"}),
-    Kind.CONTAINER: ("blobContainer", {"name"}),
+    Kind.CONTAINER: ("blobContainer", {"name", "upload"}),  # `upload` is its own kind
+    Kind.UPLOAD: ("containerUpload", {"from", "pattern", "prefix"}),  # compared as `blobs` (name → MD5)
     Kind.FILE_SHARE: ("fileShare", set()),
-    Kind.NETWORK: ("network", {"name", "protect"}),
+    Kind.NETWORK: ("network", {"name", "protect", "securityGroups"}),  # security groups are their own kind
+    Kind.SECURITY_GROUP: ("securityGroup", {"name", "rules"}),
+    Kind.IDENTITY: ("managedIdentity", {"name"}),  # rules compared as `securityRules` by name
 }
 
 

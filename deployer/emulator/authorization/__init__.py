@@ -1,0 +1,1 @@
+"""Microsoft.Authorization: role assignments at resource-group, storage-account and container scope."""
