@@ -19,14 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from deployer.apply.context import ApplyContext
-from deployer.apply.rest import iso_durations, reveal, to_rest
+from deployer.apply.rest import to_rest
 from deployer.errors import ApplyError
 from deployer.plan.model import Action, Change, thaw
-from deployer.resources import job as job_kind
 from deployer.resources import normalize as n
 from deployer.resources import rules_for
 from deployer.resources.ownership import fingerprint_key, with_markers
-from deployer.resources.rules import resolve_secrets
 from deployer.stack.model import Address, DesiredResource, Kind, Stack
 
 #: recorded on a job until its tasks are all added: matches no fingerprint, so a run killed in
@@ -248,42 +246,48 @@ class Writers:
     def create_job(self, resource: DesiredResource) -> None:
         from azure.batch import models
 
+        from deployer.apply.tasks import add_tasks
+        from deployer.resources.tasks import Digest, iter_tasks
+
         account = self.account_name(resource.address)
         data = self.context.batch_data(account)
         body, recorded = self._job_body(resource)
         final_on_complete = body.get("onAllTasksComplete")
-        tasks = self._tasks(resource)
         # Created with noaction and a pending task fingerprint: a job with terminatejob and no tasks
-        # completes at once, and a run killed before the tasks are in leaves a job the next plan replaces.
+        # completes at once, and a run killed before the tasks are in leaves a job whose next plan
+        # lists its tasks and adds only the missing ones.
         body["onAllTasksComplete"] = "noaction"
         created = with_markers(Kind.JOB, {"id": resource.name, **body}, self.stack.name,
                                {**recorded, "tasks": PENDING})
         data.create_job(models.BatchJobCreateOptions(created))
-        if tasks:
-            for start in range(0, len(tasks), 100):
-                chunk = [models.BatchTaskCreateOptions(t) for t in tasks[start:start + 100]]
-                result = data.create_tasks(resource.name, chunk)
-                failed = [r for r in (getattr(result, "result_values", None) or [])
-                          if _status(r) != "success"]
-                if failed:
-                    first = failed[0]
-                    error = getattr(first, "error", None)
-                    raise ApplyError(f"{resource.address}: task {getattr(first, 'task_id', '?')} was refused: "
-                                     f"{getattr(error, 'code', '')} {getattr(error, 'message', '')}".strip())
-        final = with_markers(Kind.JOB, {"metadata": body.get("metadata") or []}, self.stack.name,
-                             {**recorded, "tasks": job_kind.tasks_fingerprint(resource.spec)})
-        patch: dict[str, Any] = {"metadata": final["metadata"]}
-        if final_on_complete and n.ci(final_on_complete) != "noaction":
-            patch["onAllTasksComplete"] = final_on_complete
-        data.update_job(resource.name, models.BatchJobUpdateOptions(patch))
+        digest = Digest()
 
-    def _tasks(self, resource: DesiredResource) -> list[dict[str, Any]]:
-        out = []
-        for task in resource.spec.get("tasks") or []:
-            resolved = resolve_secrets(copy.deepcopy(dict(task)), self.context)
-            resolved = job_kind._desired_task(resolved, self.context)
-            out.append(iso_durations(_reveal_all(resolved, f"{resource.address}.tasks")))
-        return out
+        def streamed() -> Any:
+            for task in iter_tasks(resource.spec, self.stack.base_dir, self.context):
+                digest.add(task)
+                yield task
+
+        add_tasks(data, resource.name, streamed(), self.context, str(resource.address),
+                  self._task_progress(resource))
+        self._record_tasks(data, resource, body, recorded, digest.hexdigest(), final_on_complete)
+
+    def _task_progress(self, resource: DesiredResource) -> Any:
+        report = getattr(self, "on_progress", None)
+        return (lambda message: report(str(resource.address), message)) if callable(report) else None
+
+    def _record_tasks(self, data: Any, resource: DesiredResource, body: dict[str, Any], recorded: dict[str, str],
+                      digest: str, on_complete: Any = None) -> None:
+        """Record the task digest on the job once every task is in (and restore onAllTasksComplete)."""
+        from azure.batch import models
+
+        from deployer.resources.tasks import record
+
+        final = with_markers(Kind.JOB, {"metadata": body.get("metadata") or []}, self.stack.name,
+                             {**recorded, "tasks": record(digest)})
+        patch: dict[str, Any] = {"metadata": final["metadata"]}
+        if on_complete and n.ci(on_complete) != "noaction":
+            patch["onAllTasksComplete"] = on_complete
+        data.update_job(resource.name, models.BatchJobUpdateOptions(patch))
 
     def _schedule_body(self, resource: DesiredResource) -> tuple[dict[str, Any], dict[str, str]]:
         body, recorded = self.body(resource)
@@ -363,20 +367,35 @@ class Writers:
         self.clients.batch_mgmt.pool.update(self.rg, account, resource.name, body, **kwargs)
 
     def update_job(self, resource: DesiredResource, change: Change) -> None:
+        """The job's own fields (if any changed) in place, then its tasks one by one; the task
+        digest is recorded last, so a run stopped in between plans the rest again."""
         from azure.batch import models
         from azure.core import MatchConditions
 
+        from deployer.apply.tasks import apply_task_plan
+        from deployer.resources.tasks import digest_of, record
+
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._job_body(resource)
-        recorded["tasks"] = job_kind.tasks_fingerprint(resource.spec)
-        marked = with_markers(Kind.JOB, body, self.stack.name, recorded)
-        fields = ("priority", "maxParallelTasks", "allowTaskPreemption", "constraints", "onAllTasksComplete",
-                  "metadata")
-        patch: dict[str, Any] = {k: marked[k] for k in fields if k in marked}
-        patch.setdefault("priority", 0)
-        kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
-                                  if change.etag else {})
-        data.update_job(resource.name, models.BatchJobUpdateOptions(patch), **kwargs)
+        plan = change.tasks
+        digest = plan.digest if plan is not None and plan.digest else digest_of(
+            resource.spec, self.stack.base_dir, self.context)[0]
+        if change.fields:
+            recorded["tasks"] = record(digest) if plan is None or not plan.is_change else PENDING
+            marked = with_markers(Kind.JOB, body, self.stack.name, recorded)
+            fields = ("priority", "maxParallelTasks", "allowTaskPreemption", "constraints", "onAllTasksComplete",
+                      "metadata")
+            patch: dict[str, Any] = {k: marked[k] for k in fields if k in marked}
+            patch.setdefault("priority", 0)
+            kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
+                                      if change.etag else {})
+            data.update_job(resource.name, models.BatchJobUpdateOptions(patch), **kwargs)
+            if plan is None or not plan.is_change:
+                return
+        if plan is not None and plan.is_change:
+            apply_task_plan(data, resource.name, plan, resource.spec, self.context, str(resource.address),
+                            self.stack.base_dir, self._task_progress(resource))
+        self._record_tasks(data, resource, body, recorded, digest)
 
     def update_job_schedule(self, resource: DesiredResource, change: Change) -> None:
         from azure.batch import models
@@ -489,14 +508,6 @@ def _method(kind: Kind | str) -> str:
         Kind.FILE_SHARE: "file_share", Kind.BATCH_ACCOUNT: "batch_account", Kind.APPLICATION: "application",
         Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule",
     }[Kind(kind)]
-
-
-def _reveal_all(value: Any, where: str) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _reveal_all(v, where) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_reveal_all(v, where) for v in value]
-    return reveal(value, where)
 
 
 __all__ = ["PENDING", "Writers", "fingerprint_key", "thaw"]

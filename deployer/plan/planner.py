@@ -29,7 +29,10 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
         if found is not None and not _manageable(resource, found, stack):
             changes.append(_not_managed(resource, found, stack))
             continue
-        changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
+        change = diff_resource(rules_for(resource.kind), resource, found, context)
+        if resource.kind is Kind.JOB:
+            change = _with_tasks(stack, resource, found, change, context)
+        changes.append(change)
     for address, kind, name, found in _owned_but_undeclared(stack, live):
         change = _moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name))
         other = declared_elsewhere(stack, kind, found)
@@ -40,6 +43,18 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
     if target_kind:
         target = replace(target, kind=target_kind)
     return Plan(stack=stack.name, target=target, changes=tuple(changes))
+
+
+def _with_tasks(stack: Stack, resource: DesiredResource, found: dict[str, Any] | None, change: Change,
+                context: DiffContext) -> Change:
+    """A job's change with its tasks planned one by one (`deployer.plan.tasks`)."""
+    from functools import partial
+
+    from deployer.plan.tasks import plan_job_tasks
+
+    list_tasks = getattr(context, "list_job_tasks", None)
+    lister = partial(list_tasks, _account_name(stack, resource)) if callable(list_tasks) else None
+    return plan_job_tasks(change, resource.spec, found, context, stack.base_dir, lister)
 
 
 def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[str, Any] | None:

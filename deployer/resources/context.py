@@ -118,6 +118,16 @@ class LiveContext:
             self._keys[key] = digest
         return digest
 
+    def list_job_tasks(self, account: str, job_id: str) -> list[dict[str, Any]]:
+        """A live job's tasks (one `$select` listing pass), for a job whose task digest moved."""
+        from deployer.resources.read import list_tasks
+
+        batch = self.live.batch.get(account)
+        endpoint = ((batch.account if batch else {}).get("properties") or {}).get("accountEndpoint")
+        if not endpoint:
+            return []
+        return list_tasks(self.clients.batch_data(endpoint), job_id)
+
     def secret(self, reference: str) -> str | None:
         """The value of a secret reference, or None when an env variable or file is missing
         (planning checks every reference first: `require_secret`)."""

@@ -3,8 +3,8 @@
 Never a GET per resource (DESIGN.md principle 6): the resource group's storage accounts,
 networks and Batch accounts are three list calls; then, for each account that matters (declared
 by the stack or owned by it), its containers, shares, pools, applications, jobs and schedules are
-one list each, all in flight at once. Tasks are never read: a job records a fingerprint of the
-tasks it was created with (tasks are write-once in Batch).
+one list each, all in flight at once. Tasks are read only for a job whose recorded task digest
+moved (`list_tasks`: one `$select` listing pass of that job), never a GET per task.
 
 Everything comes back as REST JSON (Azure's camelCase shape), the form the kinds' canonical_live
 functions take. Management models are serialized with `serialize(keep_readonly=True)`; the Batch
@@ -195,6 +195,13 @@ def _call(what: str, call: Callable[[], Any]) -> Any:
 
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if text and text.strip() else "no details"
+
+
+def list_tasks(data: Any, job_id: str) -> list[dict[str, Any]]:
+    """A job's tasks, one listing pass with `$select` of what a task plan compares (and state)."""
+    from deployer.resources.tasks import SELECT
+
+    return _list(f"tasks of job {job_id}", lambda: data.list_tasks(job_id, select=list(SELECT)))
 
 
 def annotate_running_tasks(live: LiveState, clients: Any, pools: Iterable[tuple[str, str]]) -> None:

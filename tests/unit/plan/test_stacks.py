@@ -29,7 +29,7 @@ STACKS = sorted((REPO / "stacks").glob("*.yaml"))
 
 SCHEMA_DEFS = {
     Kind.POOL: ("pool", {"changeStrategy", "protect"}),
-    Kind.JOB: ("job", {"protect"}),
+    Kind.JOB: ("job", {"protect", "tasks", "taskFactory"}),  # tasks: deployer.resources.tasks
     Kind.JOB_SCHEDULE: ("jobSchedule", {"protect"}),
     Kind.BATCH_ACCOUNT: ("batchAccount", {"name", "protect", "applications", "pools", "jobs", "jobSchedules"}),
     Kind.APPLICATION: ("application", {"versions"}),  # compared as `packages` (version and zip content)

@@ -1,0 +1,134 @@
+"""A job's tasks planned one by one (issue 14): table-driven task diffs, the digest, the text and
+Markdown renderings of big task sets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from deployer.plan.model import Action, Change, Plan, PlanTarget
+from deployer.plan.render import render_json, render_markdown, render_text
+from deployer.plan.tasks import TaskChange, TaskPlan, diff_tasks
+from deployer.resources import tasks as t
+from deployer.stack.model import Address, Kind
+from deployer.stack.schema import schema as load_schema
+
+
+def live(task_id: str, command: str, state: str = "active", **extra: Any) -> dict[str, Any]:
+    """A task as Batch lists it: defaults filled in, server-set fields present."""
+    body = {"id": task_id, "state": state, "url": f"https://x/jobs/j/tasks/{task_id}", "eTag": "0x1",
+            "commandLine": command, "requiredSlots": 1,
+            "userIdentity": {"autoUser": {"scope": "task", "elevationLevel": "nonadmin"}},
+            "constraints": {"maxWallClockTime": "P10675199DT2H48M5.4775807S", "retentionTime": "P7D",
+                            "maxTaskRetryCount": 0}}
+    body.update(extra)
+    return body
+
+
+def want(task_id: str, command: str, **extra: Any) -> dict[str, Any]:
+    return {"id": task_id, "commandLine": command, **extra}
+
+
+# (desired tasks, live tasks) -> counts (add, replace, update, delete, keep, unchanged)
+CASES = {
+    "same": ([want("a", "x")], [live("a", "x")], (0, 0, 0, 0, 0, 1)),
+    "ids compare case-insensitively": ([want("A", "x")], [live("a", "x")], (0, 0, 0, 0, 0, 1)),
+    "new": ([want("a", "x"), want("b", "y")], [live("a", "x")], (1, 0, 0, 0, 0, 1)),
+    "command changed": ([want("a", "z")], [live("a", "x")], (0, 1, 0, 0, 0, 0)),
+    "environment added": ([want("a", "x", environmentSettings=[{"name": "K", "value": "v"}])], [live("a", "x")],
+                          (0, 1, 0, 0, 0, 0)),
+    "environment as map or list": ([want("a", "x", environmentSettings={"K": "v"})],
+                                   [live("a", "x", environmentSettings=[{"name": "K", "value": "v"}])],
+                                   (0, 0, 0, 0, 0, 1)),
+    "constraints in place": ([want("a", "x", constraints={"maxTaskRetryCount": 2})], [live("a", "x")],
+                             (0, 0, 1, 0, 0, 0)),
+    "durations compare as durations": ([want("a", "x", constraints={"maxWallClockTime": "PT1H"})],
+                                       [live("a", "x", constraints={"maxWallClockTime": "01:00:00"})],
+                                       (0, 0, 0, 0, 0, 1)),
+    "constraints of a completed task are left": ([want("a", "x", constraints={"maxTaskRetryCount": 2})],
+                                                 [live("a", "x", "completed")], (0, 0, 0, 0, 0, 1)),
+    "removed, not running": ([], [live("a", "x", "completed")], (0, 0, 0, 1, 0, 0)),
+    "removed, running": ([], [live("a", "x", "running")], (0, 0, 0, 0, 1, 0)),
+    "default user identity": ([want("a", "x", userIdentity={"autoUser": {"scope": "task"}})], [live("a", "x")],
+                              (0, 0, 0, 0, 0, 1)),
+    "required slots default": ([want("a", "x", requiredSlots=1)], [live("a", "x")], (0, 0, 0, 0, 0, 1)),
+}
+
+
+@pytest.mark.parametrize(("desired", "found", "expected"), CASES.values(), ids=CASES.keys())
+def test_task_diffs(desired: list[dict[str, Any]], found: list[dict[str, Any]],
+                    expected: tuple[int, ...]) -> None:
+    plan = diff_tasks(desired, found, "d")
+    c = plan.counts()
+    assert (c["add"], c["replace"], c["update"], c["delete"], c["keep"], c["unchanged"]) == expected
+    assert plan.read
+
+
+def test_a_completed_task_that_runs_again_is_loud() -> None:
+    plan = diff_tasks([want("a", "new")], [live("a", "old", "completed")], "d")
+    (change,) = plan.replace
+    assert change.note == "already completed: it runs again"
+    assert plan.warnings == ("1 completed task(s) run again because their definition changed: a",)
+    (field,) = change.fields
+    assert (field.path, field.before, field.after, field.forces_replacement) == ("commandLine", "old", "new", True)
+
+
+def test_every_task_property_of_the_schema_has_a_rule() -> None:
+    properties = set(load_schema()["$defs"]["task"]["properties"]) - {"id"}
+    assert properties - set(t.TREE.children) == set()
+    assert set(t.SELECT) >= properties | {"id", "state"}
+
+
+def test_the_digest_is_of_the_set() -> None:
+    a, b = want("a", "x"), want("b", "y")
+    first, second = t.Digest(), t.Digest()
+    for task in (a, b):
+        first.add(task)
+    for task in (b, a):
+        second.add(task)
+    assert first.hexdigest() == second.hexdigest()
+    third = t.Digest()
+    for task in (a, want("b", "z")):
+        third.add(task)
+    assert third.hexdigest() != first.hexdigest()
+    recorded = t.record(first.hexdigest())
+    assert t.matches(recorded, first.hexdigest()) and not t.matches(recorded, third.hexdigest())
+    assert not t.matches("pending", first.hexdigest())
+
+
+def big_plan(count: int, action: Action = Action.CREATE) -> Plan:
+    ids = tuple(f"frame-{i:06d}" for i in range(count))
+    if action == Action.CREATE:
+        tasks = TaskPlan(total=count, add=ids)
+    else:
+        tasks = TaskPlan(total=count, replace=tuple(
+            TaskChange(i, (), "completed", "already completed: it runs again") for i in ids[:count // 2]),
+            add=ids[count // 2:], read=True)
+    change = Change(Address.parse("batchAccounts.main.jobs.render"), Kind.JOB, action, "job render",
+                    None if action == Action.CREATE else {"pool": "p"}, {"pool": "p", "priority": 1},
+                    name="render", tasks=tasks)
+    return Plan("s", PlanTarget("local"), (change,))
+
+
+@pytest.mark.parametrize("action", [Action.CREATE, Action.UPDATE])
+def test_a_100000_task_plan_stays_readable(action: Action) -> None:
+    plan = big_plan(100_000, action)
+    text = render_text(plan)
+    assert len(text.splitlines()) < 200
+    assert "frame-000000" in text and "more" in text
+    markdown = render_markdown(plan)
+    assert len(markdown) < 60_000
+    full = render_json(plan)
+    assert full.count("frame-") >= 100_000
+
+
+def test_markdown_over_the_limit_says_what_was_cut() -> None:
+    changes = tuple(Change(Address.parse(f"batchAccounts.main.jobs.j{i}"), Kind.JOB, Action.CREATE, "r" * 200,
+                           None, {"pool": "p", "metadata": {f"k{k}": "v" * 80 for k in range(40)}}, name=f"j{i}")
+                    for i in range(60))
+    markdown = render_markdown(Plan("s", PlanTarget("local"), changes))
+    assert len(markdown) < 60_000
+    assert "was cut" in markdown and "--format json" in markdown
+    assert markdown.count("<details>") == markdown.count("</details>")
+    assert markdown.count("```") % 2 == 0
