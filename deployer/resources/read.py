@@ -204,6 +204,26 @@ def list_tasks(data: Any, job_id: str) -> list[dict[str, Any]]:
     return _list(f"tasks of job {job_id}", lambda: data.list_tasks(job_id, select=list(SELECT)))
 
 
+def list_blobs(clients: Any, endpoint: str, container: str, prefix: str) -> list[tuple[str, str]]:
+    """(name, URL) of the blobs under `prefix` in a container (one paged listing), sorted by name;
+    none when the container does not exist yet."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = clients.blob(endpoint).get_container_client(container)
+
+    def listing() -> list[Any]:
+        try:
+            return list(client.list_blobs(name_starts_with=prefix or None))
+        except ResourceNotFoundError:
+            return []
+
+    names = sorted(str(b.name) for b in _call(f"blobs of {container}", listing))
+    base = endpoint.rstrip("/") + "/" + container + "/"
+    from urllib.parse import quote
+
+    return [(name, base + quote(name)) for name in names]
+
+
 def annotate_running_tasks(live: LiveState, clients: Any, pools: Iterable[tuple[str, str]]) -> None:
     """For pools a plan would delete, replace or drain: count the tasks running on them now.
 

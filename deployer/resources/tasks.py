@@ -13,7 +13,7 @@ Batch tasks are immutable except their constraints: a change to `constraints` up
 place, any other change replaces that one task (delete, then add with the same id).
 
 Tasks are generated lazily (`iter_tasks`): plain `tasks` first, then the job's `taskFactory`
-(`deployer.resources.factories`), so 100,000 tasks are never all in memory as request bodies.
+(`deployer.stack.factories`), so 100,000 tasks are never all in memory as request bodies.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def iter_tasks(spec: Mapping[str, Any], base_dir: Path | None = None, context: A
             yield dict(task)
     factory = spec.get("taskFactory")
     if isinstance(factory, Mapping):
-        from deployer.resources.factories import generate
+        from deployer.stack.factories import generate
 
         yield from generate(factory, base_dir, getattr(context, "list_blobs", None))
 

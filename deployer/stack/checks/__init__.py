@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from deployer.errors import Diagnostic
-from deployer.stack.checks import naming, pools, references, unique
+from deployer.stack.checks import factories, naming, pools, references, unique
 from deployer.stack.checks.view import StackView
 from deployer.stack.loader import LoadedDocument
 
-CHECKS = (naming.check, references.check, pools.check, unique.check)
+CHECKS = (naming.check, references.check, pools.check, unique.check, factories.check)
 
 
 def run_checks(doc: LoadedDocument, base_dir: Path) -> list[Diagnostic]:

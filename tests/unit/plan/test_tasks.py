@@ -132,3 +132,38 @@ def test_markdown_over_the_limit_says_what_was_cut() -> None:
     assert "was cut" in markdown and "--format json" in markdown
     assert markdown.count("<details>") == markdown.count("</details>")
     assert markdown.count("```") % 2 == 0
+
+
+# --- factories ----------------------------------------------------------------------------------------
+
+SUBSTITUTIONS = {
+    "plain": ("run {0}", {"0": 7}, "run 7"),
+    "padded": ("f-{0:4}", {"0": 7}, "f-0007"),
+    "negative padded": ("f-{0:3}", {"0": -7}, "f--007"),
+    "named": ("align {sample}", {"sample": "s1"}, "align s1"),
+    "literal braces": ("a {{0}} b", {"0": 1}, "a {0} b"),
+    "text padded": ("{name:5}", {"name": "ab"}, "000ab"),
+}
+
+
+@pytest.mark.parametrize(("text", "values", "expected"), SUBSTITUTIONS.values(), ids=SUBSTITUTIONS.keys())
+def test_substitution(text: str, values: dict[str, Any], expected: str) -> None:
+    from deployer.stack.factories import substitute
+
+    assert substitute(text, values) == expected
+
+
+def test_a_sweep_is_lazy_and_counted_without_generating() -> None:
+    from itertools import islice
+
+    from deployer.stack.factories import count, generate
+
+    factory = {"type": "parametricSweep",
+               "parameterSets": [{"start": 10, "end": 1, "step": -3}, {"start": 0, "end": 1}],
+               "repeatTask": {"id": "t-{0}-{1}", "commandLine": "x {0} {1}"}}
+    assert [t["id"] for t in generate(factory)] == ["t-10-0", "t-10-1", "t-7-0", "t-7-1", "t-4-0", "t-4-1",
+                                                    "t-1-0", "t-1-1"]
+    huge = {**factory, "parameterSets": [{"start": 1, "end": 10**12}],
+            "repeatTask": {"id": "t-{0}", "commandLine": "x {0}"}}
+    assert count(huge) == 10**12
+    assert [t["id"] for t in islice(generate(huge), 2)] == ["t-1", "t-2"]  # generated one at a time

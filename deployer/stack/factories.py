@@ -188,7 +188,11 @@ def generate(factory: Mapping[str, Any], base_dir: Path | None = None,
                    else str(index))
         if per_file:
             files = list(task.get("resourceFiles") or [])
-            files.append({"httpUrl": values["url"], "filePath": values["filePath"]})
+            blob = {"httpUrl": values["url"], "filePath": values["filePath"]}
+            identity = (factory.get("source") or {}).get("identityReference")
+            if identity:
+                blob["identityReference"] = copy.deepcopy(identity)
+            files.append(blob)
             task["resourceFiles"] = files
         count += 1
         if factory.get("mergeTask") is not None and isinstance(id_template, str):
@@ -227,31 +231,39 @@ def count(factory: Mapping[str, Any], base_dir: Path | None = None) -> int | Non
 
 def validate_factory(factory: Mapping[str, Any], base_dir: Path | None = None,
                      explicit_ids: Sequence[str] = (), *, uses_dependencies: bool = False) -> list[FactoryError]:
-    """Problems of a factory, found by streaming its tasks once (never all held): unknown
-    substitutions, ids Batch refuses, duplicate ids (against each other and the job's `tasks`),
-    a merge task in a job without task dependencies. taskPerFile is checked on its template only."""
+    """Problems of a factory, found without making its tasks: the template is filled once with the
+    first task's values (a substitution naming no parameter fails the same for every task); the
+    ids are then streamed, only the id template filled per task, and checked for what Batch
+    refuses and for duplicates (against each other and the job's `tasks`). A merge task needs the
+    job's usesTaskDependencies. taskPerFile is checked with sample file names (no listing)."""
     problems: list[FactoryError] = []
     if isinstance(factory.get("mergeTask"), Mapping) and not uses_dependencies:
         problems.append(FactoryError("a mergeTask depends on the generated tasks: the job needs "
                                      "usesTaskDependencies: true", "taskFactory.mergeTask"))
     try:
+        template = _template(factory)
+        id_template = template.get("id")
         if factory.get("type") == "taskPerFile":
             sample = {"url": "https://x/y", "filePath": "a/b.txt", "fileName": "b.txt",
                       "fileNameWithoutExtension": "b"}
-            _fill(dict(_template(factory)), sample, "taskFactory.repeatTask")
+            _fill(dict(template), sample, "taskFactory.repeatTask")
             return problems
         seen_hashes: set[int] = {hash(i.casefold()) for i in explicit_ids}
         seen = {i.casefold() for i in explicit_ids}
         exact = True
-        for task in generate(factory, base_dir):
-            ident = str(task["id"])
+        for index, values in enumerate(_values(factory, base_dir, None)):
+            if index == 0:
+                _fill({k: v for k, v in template.items() if k != "id"}, values, "taskFactory.repeatTask")
+            ident = (substitute(id_template, values, "taskFactory.repeatTask.id") if isinstance(id_template, str)
+                     else str(index))
             if not _ID.match(ident):
                 problems.append(FactoryError(f"generated task id {ident!r} is not a Batch id (1-64 letters, "
                                              "digits, '-' and '_')", "taskFactory.repeatTask.id"))
                 break
             folded = ident.casefold()
             h = hash(folded)
-            # ids are kept as hashes past 200,000 to bound memory; a hash collision is re-checked exactly
+            # past 200,000 ids only their 64-bit hashes are kept, to bound memory (a false duplicate is
+            # as likely as a 64-bit collision)
             if (folded in seen) if exact else (h in seen_hashes):
                 problems.append(FactoryError(f"task id {ident!r} is generated twice (or repeats one of `tasks`): "
                                              "make repeatTask.id use every parameter", "taskFactory.repeatTask.id"))

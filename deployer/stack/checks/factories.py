@@ -1,0 +1,43 @@
+"""Task factories (`jobs.*.taskFactory`): substitutions that name no parameter, ids Batch refuses,
+ids generated twice or repeating one of the job's `tasks`, a merge task without task dependencies,
+a `taskPerFile` source that names no storage account of the stack.
+
+The factory's tasks are streamed once (`deployer.stack.factories.validate_factory`), never
+all held: a 100,000-task sweep validates in constant memory for its bodies.
+"""
+
+from __future__ import annotations
+
+from deployer.stack.checks.naming import task_ids
+from deployer.stack.checks.view import StackView, mapping
+from deployer.stack.factories import validate_factory
+
+
+def check(view: StackView) -> None:
+    storage = set(mapping(view.data.get("storageAccounts")))
+    for account in view.batch_accounts():
+        for job in view.children(account, "jobs"):
+            factory = job.value.get("taskFactory")
+            if not isinstance(factory, dict):
+                continue
+            where = (*job.path, "taskFactory")
+            source = factory.get("source")
+            if factory.get("type") == "taskPerFile" and isinstance(source, dict) \
+                    and isinstance(source.get("storage"), str) and source["storage"] not in storage:
+                view.error((*where, "source", "storage"),
+                           f"no storage account {source['storage']!r} in this stack (it has: "
+                           f"{', '.join(sorted(storage)) or 'none'})")
+            problems = validate_factory(factory, view.base_dir, list(task_ids(view, job)),
+                                        uses_dependencies=job.value.get("usesTaskDependencies") is True)
+            for problem in problems:
+                view.error((*job.path, *_parts(problem.where)), str(problem))
+
+
+def _parts(where: str) -> tuple[str | int, ...]:
+    """`taskFactory.parameterSets[0].end` as a document path."""
+    out: list[str | int] = []
+    for part in where.split("."):
+        name, *indexes = part.replace("]", "").split("[")
+        out.append(name)
+        out += [int(i) for i in indexes if i.isdigit()]
+    return tuple(out)
