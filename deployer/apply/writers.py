@@ -41,6 +41,8 @@ class Writers:
         self.rg = str(stack.target.resource_group)
         self.wait_for_nodes = wait_for_nodes
         azure = getattr(clients, "target", "azure") == "azure"
+        #: `on_progress(address, message)`: how far a long step is (tasks added so far)
+        self.on_progress: Any = None
         self.poll = poll if poll is not None else (5.0 if azure else 0.05)
 
     # --- entry points ---------------------------------------------------------------------------
@@ -272,7 +274,7 @@ class Writers:
         self._record_tasks(data, resource, body, recorded, digest.hexdigest(), final_on_complete)
 
     def _task_progress(self, resource: DesiredResource) -> Any:
-        report = getattr(self, "on_progress", None)
+        report = self.on_progress
         return (lambda message: report(str(resource.address), message)) if callable(report) else None
 
     def _record_tasks(self, data: Any, resource: DesiredResource, body: dict[str, Any], recorded: dict[str, str],

@@ -94,6 +94,7 @@ def applied(capsys: pytest.CaptureFixture[str], tmp_path: Path, state: Path, tex
     path.write_text(text)
     code, out, err = run(capsys, "apply", str(path), "--auto-approve")
     assert code == 0, out + err
+    assert "batchAccounts.main.jobs.nightly: tasks added: " in out  # progress
     return path
 
 
@@ -181,3 +182,38 @@ def test_a_job_property_that_cannot_change_still_replaces_the_job(capsys: pytest
     job = job_plan(capsys, path)
     assert job["action"] == "replace"
     assert job["tasks"]["add"] == ["sample-001", "sample-002", "sample-003"]
+
+
+def test_a_stopped_run_resumes_with_only_the_missing_tasks(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                           state: Path) -> None:
+    """What a run killed half way leaves: the job still says `pending`, some tasks are in."""
+    from azure.batch import models
+
+    from deployer.azure import Clients
+    from deployer.resources.ownership import fingerprint_key
+
+    path = applied(capsys, tmp_path, state, stack_text(range(1, 51)))
+    clients = Clients.for_emulator_embedded(state)
+    try:
+        endpoint = clients.batch_mgmt.batch_account.get("rg-genomics", "bagenomics01").account_endpoint
+        data = clients.batch_data(endpoint)
+        job = data.get_job("nightly")
+        metadata = [m if m.name != fingerprint_key("tasks") else models.BatchMetadataItem(name=m.name, value="pending")
+                    for m in job.metadata]
+        data.update_job("nightly", models.BatchJobUpdateOptions(metadata=metadata))
+        for i in range(30, 51):
+            data.delete_task("nightly", f"sample-{i:03d}")
+    finally:
+        clients.close()
+    plan = job_plan(capsys, path)
+    assert plan["tasks"]["counts"]["add"] == 21 and plan["tasks"]["counts"]["unchanged"] == 29
+    code, out, err = run(capsys, "apply", str(path), "--auto-approve")
+    assert code == 0, out + err
+    clients = Clients.for_emulator_embedded(state)
+    try:
+        ids = [t.id for t in clients.batch_data(endpoint).list_tasks("nightly", select=["id"])]
+    finally:
+        clients.close()
+    assert sorted(ids) == [f"sample-{i:03d}" for i in range(1, 51)]
+    code, out, _ = run(capsys, "plan", str(path), "--detailed-exitcode")
+    assert code == 0 and "No changes" in out
