@@ -100,10 +100,11 @@ def log(data: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-def apply(stack: Path, kill_after_adds: int | None = None, data: Path | None = None) -> dict[str, Any]:
+def apply(stack: Path, kill_after_adds: int | None = None, data: Path | None = None,
+          command: tuple[str, ...] = ("apply", "--auto-approve")) -> dict[str, Any]:
     """`deploy apply` as a child: wall, CPU and peak memory (wait4 rusage of that child only)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "deployer", "apply", str(stack), "--auto-approve"],
+    proc = subprocess.Popen([sys.executable, "-m", "deployer", command[0], str(stack), *command[1:]],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=stack.parent)
     killed = False
     if kill_after_adds is not None and data is not None:
@@ -148,7 +149,8 @@ def listings(entries: list[dict[str, Any]]) -> int:
                and "skiptoken" not in e["path"].lower())
 
 
-def one(size: int, latency: float, work: Path, kill: bool, rng: random.Random) -> dict[str, Any]:
+def one(size: int, latency: float, work: Path, kill: bool, rng: random.Random,
+        apply_max: int = 10**9) -> dict[str, Any]:
     data = work / f"emu-{size}-{int(latency)}{'-kill' if kill else ''}"
     data.mkdir()
     served = Served(data, latency)
@@ -156,6 +158,14 @@ def one(size: int, latency: float, work: Path, kill: bool, rng: random.Random) -
         stack = data / "bench.yaml"
         stack.write_text(STACK.format(endpoint=served.endpoint, ca=served.ca, count=size))
         row: dict[str, Any] = {"tasks": size, "latency_ms": latency}
+        if not kill:  # the plan of the job's creation, as a pull request would show it
+            markdown = apply(stack, command=("plan", "--format", "markdown"))
+            text = apply(stack, command=("plan",))
+            row.update(plan_wall_s=round(text["wall"], 1), plan_cpu_s=round(text["cpu"], 2),
+                       plan_rss_mb=round(text["rss_mb"]), markdown_chars=len(markdown["out"]),
+                       text_lines=len(text["out"].splitlines()))
+        if size > apply_max:
+            return row
         if kill:
             at = rng.randint(1, max(1, size // 100 - 1))
             first = apply(stack, kill_after_adds=at, data=data)
@@ -186,6 +196,8 @@ def main() -> None:
     parser.add_argument("--kill-at-size", type=int, default=None, help="kill -9 mid-submission at this size "
                         "(default: the largest), latency 0")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--apply-max", type=int, default=10**9, help="above this size only plan (the emulator's "
+                        "add-collection is O(tasks in the job): applying 100,000 takes hours on it today)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     latencies = [float(v) for v in args.latencies.split(",")]
@@ -196,7 +208,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="tasks-scale-") as tmp:
         for latency in latencies:
             for size in sizes:
-                row = one(size, latency, Path(tmp), kill=False, rng=rng)
+                row = one(size, latency, Path(tmp), kill=False, rng=rng, apply_max=args.apply_max)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
         if kill_size:
@@ -204,7 +216,7 @@ def main() -> None:
             row["scenario"] = "kill -9 mid-submission, then re-apply"
             rows.append(row)
             print(json.dumps(row), flush=True)
-    base = [r for r in rows if r["latency_ms"] == 0 and "scenario" not in r]
+    base = [r for r in rows if r["latency_ms"] == 0 and "scenario" not in r and "cpu_ms_per_task" in r]
     if len(base) > 1:
         per = [r["cpu_ms_per_task"] for r in base]
         print(f"CPU per task (latency 0): {min(per)} .. {max(per)} ms: ratio {max(per) / min(per):.2f}")

@@ -64,6 +64,13 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
   plan when live state moved on.
 * `summary` — counts: `add` (create), `change` (update, drain), `replace`, `destroy` (delete),
   `unchanged` (no-op).
+* `tasks` (jobs only; `deployer.plan.tasks`) — the job's tasks planned one by one: `total` (the
+  stack's), `read` (whether the job's tasks were listed: only when the digest recorded on the job
+  moved), `counts` (`add`, `replace`, `update`, `delete`, `keep`, `unchanged`), `add` and `delete`
+  (every id), `replace` / `update` / `keep` (`{id, fields, state, note}`: the fields as above),
+  `warnings`, `digest`. A job created or replaced adds every task (`add`); an updated or unchanged
+  job changes only the tasks listed — a job whose only change is its tasks is an `update` with no
+  `fields`.
 
 Markers inside values: `"(sensitive)"` for a secret (never its value, in any format),
 `"(known after apply)"` for a value that exists only once apply has created something (the id of a

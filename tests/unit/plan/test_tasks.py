@@ -167,3 +167,48 @@ def test_a_sweep_is_lazy_and_counted_without_generating() -> None:
             "repeatTask": {"id": "t-{0}", "commandLine": "x {0}"}}
     assert count(huge) == 10**12
     assert [t["id"] for t in islice(generate(huge), 2)] == ["t-1", "t-2"]  # generated one at a time
+
+
+def _job_change(action: Action = Action.NO_OP) -> Change:
+    return Change(Address.parse("batchAccounts.main.jobs.j"), Kind.JOB, action, "job j matches the stack",
+                  {"pool": "p"}, {"pool": "p"}, name="j")
+
+
+def test_a_job_left_pending_with_every_task_in_records_the_digest() -> None:
+    from deployer.plan.tasks import plan_job_tasks
+
+    spec = {"pool": "p", "tasks": [want("a", "x"), want("b", "y")]}
+    live_job = {"id": "j", "state": "active", "metadata": [{"name": "deployer.fingerprint.tasks", "value": "pending"}]}
+    change = plan_job_tasks(_job_change(), spec, live_job, None, lister=lambda job: [live("a", "x"), live("b", "y")])
+    assert change.action == Action.UPDATE and "record" in change.reason
+    assert change.tasks.counts()["unchanged"] == 2 and not change.tasks.is_change
+
+
+def test_a_matching_digest_reads_no_task() -> None:
+    from deployer.plan.tasks import plan_job_tasks
+
+    spec = {"pool": "p", "tasks": [want("a", "x")]}
+    recorded = t.record(t.digest_of(spec)[0])
+    live_job = {"id": "j", "metadata": [{"name": "deployer.fingerprint.tasks", "value": recorded}]}
+
+    def lister(job: str) -> list[dict[str, Any]]:
+        raise AssertionError("no task is read when the digest matches")
+
+    change = plan_job_tasks(_job_change(), spec, live_job, None, lister=lister)
+    assert change.action == Action.NO_OP and not change.tasks.read and change.tasks.unchanged == 1
+
+
+def test_new_tasks_for_a_completed_job_warn() -> None:
+    from deployer.plan.tasks import plan_job_tasks
+
+    spec = {"pool": "p", "tasks": [want("a", "x"), want("b", "y")]}
+    live_job = {"id": "j", "state": "completed", "metadata": []}
+    change = plan_job_tasks(_job_change(), spec, live_job, None, lister=lambda job: [live("a", "x", "completed")])
+    assert change.tasks.add == ("b",)
+    assert any("Batch refuses new tasks" in w for w in change.warnings)
+
+
+def test_a_saved_plan_keeps_the_task_plan() -> None:
+    plan = big_plan(10, Action.UPDATE)
+    again = Plan.from_json(plan.to_json())
+    assert again.changes[0].tasks == plan.changes[0].tasks
