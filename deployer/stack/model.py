@@ -171,8 +171,10 @@ def _batch_account(account: Address, spec: dict[str, Any]) -> Iterator[DesiredRe
         yield _resource(account.child("pools", pool_id), Kind.POOL, pool_id, pool,
                         (account, *_pool_dependencies(account, pool)))
     for job_id, job in spec.get("jobs", {}).items():
+        source = (job.get("taskFactory") or {}).get("source") or {}  # taskPerFile lists its blobs
+        files = (Address(("storageAccounts", source["storage"])),) if source.get("storage") else ()
         yield _resource(account.child("jobs", job_id), Kind.JOB, job_id, job,
-                        (account, account.child("pools", job["pool"])))
+                        (account, account.child("pools", job["pool"]), *files))
     for schedule_id, schedule in spec.get("jobSchedules", {}).items():
         pool = schedule["jobSpecification"]["pool"]
         yield _resource(account.child("jobSchedules", schedule_id), Kind.JOB_SCHEDULE, schedule_id, schedule,

@@ -183,3 +183,17 @@ def test_validate_reports_factory_mistakes(capsys: pytest.CaptureFixture[str], t
     err = capsys.readouterr().err
     assert "task id '7' is generated twice (or repeats one of `tasks`)" in err
     assert f"{path}:" in err
+
+
+def test_validate_task_per_file_names_a_storage_account_of_the_stack(capsys: pytest.CaptureFixture[str],
+                                                                    tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+        taskFactory:
+          type: taskPerFile
+          source: {storage: nosuch, container: input}
+          repeatTask: {id: "f-{fileName}", commandLine: "process {filePath} {nope}"}
+""")
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "no storage account 'nosuch' in this stack" in err
+    assert "{nope}: no such parameter" in err
