@@ -499,11 +499,6 @@ class Writers:
             pass
 
 
-def _status(result: Any) -> str:
-    status = getattr(result, "status", "success")
-    return str(getattr(status, "value", status)).casefold()
-
-
 def _method(kind: Kind | str) -> str:
     return {
         Kind.NETWORK: "network", Kind.STORAGE_ACCOUNT: "storage_account", Kind.CONTAINER: "container",

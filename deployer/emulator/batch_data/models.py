@@ -1320,8 +1320,8 @@ def settle_schedule(store: Store, account: Doc, doc: Doc, now: float | None = No
     """The schedule at `now`, with what became due written back (the jobs it created: `schedules`);
     None once its deletion finished."""
     at = clock.now() if now is None else now
-    settled = _settle(store, doc, lambda current, _fresh: _settled_schedule_body(current, at))
-    return schedules.fire(store, account, settled, at) if settled is not None else None
+    fired = schedules.fire(store, account, doc, at)  # first: runs due before doNotRunAfter still happen
+    return _settle(store, fired, lambda current, _fresh: _settled_schedule_body(current, at))
 
 
 SCHEDULES = _Collection(

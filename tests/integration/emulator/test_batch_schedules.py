@@ -100,3 +100,12 @@ def test_deleting_a_schedule_deletes_its_jobs(batch: Batch, frozen_clock: Any) -
     frozen_clock.advance(5)
     poller.result()
     assert jobs(d, "gone") == {}
+
+
+def test_runs_due_while_nobody_looked_still_happen(batch: Batch, frozen_clock: Any) -> None:
+    d = batch.data
+    start = clock.now()
+    schedule(d, "unseen", until=start + 60, after=start + 1.5 * HOUR)
+    frozen_clock.advance(3 * HOUR)  # nothing read the schedule meanwhile: both runs were due
+    assert sorted(jobs(d, "unseen")) == ["unseen:job-1", "unseen:job-2"]
+    assert d.get_job_schedule("unseen").state == "completed"
