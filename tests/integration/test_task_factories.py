@@ -197,3 +197,17 @@ def test_validate_task_per_file_names_a_storage_account_of_the_stack(capsys: pyt
     err = capsys.readouterr().err
     assert "no storage account 'nosuch' in this stack" in err
     assert "{nope}: no such parameter" in err
+
+
+def test_a_schedule_has_no_task_factory(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "genomics.yaml"
+    path.write_text(HEAD.replace("    jobs:\n      nightly:\n        pool: cpu\n        priority: 10\n", """\
+    jobSchedules:
+      nightly:
+        schedule: {recurrenceInterval: P1D}
+        jobSpecification:
+          pool: cpu
+          taskFactory: {type: repeat, count: 2, repeatTask: {commandLine: x}}
+"""))
+    assert main(["validate", str(path)]) == 1
+    assert "a jobSpecification has no taskFactory" in capsys.readouterr().err
