@@ -298,11 +298,20 @@ class Writers:
             spec["poolInfo"] = {"poolId": spec.pop("pool")}
         return body, recorded
 
+    def _schedule_tasks(self, resource: DesiredResource, recorded: dict[str, str]) -> None:
+        """A schedule's tasks: its task file uploaded first, its digest recorded with the schedule."""
+        from deployer.apply import schedule_tasks
+        from deployer.resources.tasks import record
+
+        if schedule_tasks.has_tasks(resource.spec):
+            recorded["tasks"] = record(schedule_tasks.upload(self.stack, self.clients, self.context, resource))
+
     def create_job_schedule(self, resource: DesiredResource) -> None:
         from azure.batch import models
 
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
+        self._schedule_tasks(resource, recorded)
         created = with_markers(Kind.JOB_SCHEDULE, {"id": resource.name, **body}, self.stack.name, recorded)
         data.create_job_schedule(models.BatchJobScheduleCreateOptions(created))
 
@@ -405,6 +414,7 @@ class Writers:
 
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
+        self._schedule_tasks(resource, recorded)
         marked = with_markers(Kind.JOB_SCHEDULE, body, self.stack.name, recorded)
         patch: dict[str, Any] = {k: marked[k] for k in ("schedule", "jobSpecification", "metadata") if k in marked}
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}

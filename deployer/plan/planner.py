@@ -32,6 +32,10 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
         change = diff_resource(rules_for(resource.kind), resource, found, context)
         if resource.kind is Kind.JOB:
             change = _with_tasks(stack, resource, found, change, context)
+        elif resource.kind is Kind.JOB_SCHEDULE:
+            from deployer.plan.tasks import plan_schedule_tasks
+
+            change = plan_schedule_tasks(change, resource.spec, found, context, stack.base_dir)
         changes.append(change)
     for address, kind, name, found in _owned_but_undeclared(stack, live):
         change = _moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name))

@@ -310,3 +310,26 @@ def _redact(plan: TaskPlan) -> TaskPlan:
 
     return dc_replace(plan, replace=tuple(clean(c) for c in plan.replace),
                       update=tuple(clean(c) for c in plan.update))
+
+
+def plan_schedule_tasks(change: Any, spec: Mapping[str, Any], live: Mapping[str, Any] | None, context: Any,
+                        base_dir: Any = None) -> Any:
+    """A job schedule's change, saying whether its task file (`deployer.apply.schedule_tasks`) must
+    be uploaded again: the digest recorded on the schedule no longer matches the stack's tasks."""
+    from dataclasses import replace as dc_replace
+
+    from deployer.plan.model import Action
+    from deployer.resources import job as job_kind
+
+    if change.action in (Action.DELETE,) or not (spec.get("tasks") or spec.get("taskFactory")):
+        return change
+    digest, total = t.digest_of(spec, base_dir, context)
+    what = f"task file of {total} task(s) for each job it creates"
+    if live is None or change.action == Action.REPLACE:
+        return dc_replace(change, reason=f"{change.reason}; {what}: uploaded")
+    if t.matches(job_kind.recorded_digest(live), digest):
+        return change
+    reason = f"its {what} changed: uploaded again (jobs already created keep theirs)"
+    if change.action == Action.NO_OP:
+        return dc_replace(change, action=Action.UPDATE, reason=f"job schedule {change.name}: {reason}")
+    return dc_replace(change, reason=f"{change.reason}; {reason}")

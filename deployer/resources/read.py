@@ -158,9 +158,13 @@ _PACKAGE_CONTAINER = re.compile(r"^app-.+-[0-9a-f]{40}$")
 LOCK_CONTAINER = "deployer-locks"
 
 
+#: the container apply uploads job schedules' task files to (deployer.apply.schedule_tasks.CONTAINER)
+TASKS_CONTAINER = "deployer-tasks"
+
+
 def is_service_container(name: str) -> bool:
-    """A container no stack declares: Batch's application packages, the deployer's lock."""
-    return name == LOCK_CONTAINER or bool(_PACKAGE_CONTAINER.match(name))
+    """A container no stack declares: Batch's application packages, the deployer's lock and task files."""
+    return name in (LOCK_CONTAINER, TASKS_CONTAINER) or bool(_PACKAGE_CONTAINER.match(name))
 
 
 def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,13 @@ from deployer.stack.factories import validate_factory
 def check(view: StackView) -> None:
     storage = set(mapping(view.data.get("storageAccounts")))
     for account in view.batch_accounts():
-        for job in view.children(account, "jobs"):
+        for schedule in view.children(account, "jobSchedules"):
+            has_tasks = schedule.value.get("tasks") or schedule.value.get("taskFactory")
+            if has_tasks and not account.value.get("autoStorage"):
+                view.error((*schedule.path, "tasks" if schedule.value.get("tasks") else "taskFactory"),
+                           "a job schedule's tasks reach its jobs through a task file in the Batch account's "
+                           "auto-storage: set autoStorage on the Batch account")
+        for job in [*view.children(account, "jobs"), *view.children(account, "jobSchedules")]:
             factory = job.value.get("taskFactory")
             if not isinstance(factory, dict):
                 continue
@@ -27,8 +33,9 @@ def check(view: StackView) -> None:
                 view.error((*where, "source", "storage"),
                            f"no storage account {source['storage']!r} in this stack (it has: "
                            f"{', '.join(sorted(storage)) or 'none'})")
+            owner = mapping(job.value.get("jobSpecification")) if "jobSpecification" in job.value else job.value
             problems = validate_factory(factory, view.base_dir, list(task_ids(view, job)),
-                                        uses_dependencies=job.value.get("usesTaskDependencies") is True)
+                                        uses_dependencies=owner.get("usesTaskDependencies") is True)
             for problem in problems:
                 view.error((*job.path, *_parts(problem.where)), str(problem))
 
