@@ -132,3 +132,12 @@ def test_a_schedule_with_tasks_needs_auto_storage(capsys: pytest.CaptureFixture[
                     .replace("    autoStorage: data\n", ""))
     assert main(["validate", str(path)]) == 1
     assert "set autoStorage on the Batch account" in capsys.readouterr().err
+
+
+def test_a_schedules_tasks_hold_no_secret(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "nightly.yaml"
+    path.write_text(STACK.format(endpoint="https://127.0.0.1:1", ca="ca.pem", count=2).replace(
+        'repeatTask: {id: "sample-{0:4}", commandLine: "align sample-{0:4}"}',
+        'repeatTask: {id: "s-{0}", commandLine: "x", environmentSettings: [{name: K, value: {secret: env:K}}]}'))
+    assert main(["validate", str(path)]) == 1
+    assert "no secret reference here" in capsys.readouterr().err

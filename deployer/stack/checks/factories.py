@@ -22,6 +22,11 @@ def check(view: StackView) -> None:
                 view.error((*schedule.path, "tasks" if schedule.value.get("tasks") else "taskFactory"),
                            "a job schedule's tasks reach its jobs through a task file in the Batch account's "
                            "auto-storage: set autoStorage on the Batch account")
+            for name in ("tasks", "taskFactory"):
+                found = _secret(schedule.value.get(name), (*schedule.path, name))
+                if found is not None:
+                    view.error(found, "a job schedule's tasks are stored in a task file in auto-storage: "
+                               "no secret reference here (give the job manager or the pool the secret instead)")
         for job in [*view.children(account, "jobs"), *view.children(account, "jobSchedules")]:
             factory = job.value.get("taskFactory")
             if not isinstance(factory, dict):
@@ -38,6 +43,23 @@ def check(view: StackView) -> None:
                                         uses_dependencies=owner.get("usesTaskDependencies") is True)
             for problem in problems:
                 view.error((*job.path, *_parts(problem.where)), str(problem))
+
+
+def _secret(value: object, path: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    """The path of the first `{secret: ...}` in a value, or None."""
+    if isinstance(value, dict):
+        if set(value) == {"secret"}:
+            return path
+        for key, item in value.items():
+            found = _secret(item, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _secret(item, (*path, index))
+            if found is not None:
+                return found
+    return None
 
 
 def _parts(where: str) -> tuple[str | int, ...]:
