@@ -199,9 +199,10 @@ class Progress:
         from rich.text import Text
 
         table = Table(box=None, show_header=False, pad_edge=False)
-        styles = {"started": "cyan", "done": "green", "failed": "bold red", "skipped": "yellow"}
+        styles = {"started": "cyan", "done": "green", "failed": "bold red", "skipped": "yellow", "progress": "cyan"}
         for address, (kind, action, elapsed, message) in self._rows.items():
-            state = {"started": "running…", "done": "done", "failed": "failed", "skipped": "not started"}[kind]
+            state = {"started": "running…", "done": "done", "failed": "failed", "skipped": "not started",
+                     "progress": "running…"}[kind]
             table.add_row(Text(address), Text(action), f"[{styles[kind]}]{state}[/]", elapsed, Text(message))
         return table
 
@@ -219,7 +220,10 @@ class Progress:
                 return
             if self._live is not None:
                 elapsed = f"{event.elapsed:.1f}s" if event.kind in ("done", "failed") else ""
-                self._rows[event.address] = [event.kind, event.action, elapsed, event.message]
+                if event.kind == "progress" and event.address in self._rows:
+                    self._rows[event.address][3] = event.message
+                else:
+                    self._rows[event.address] = [event.kind, event.action, elapsed, event.message]
                 self._live.update(self._table())
                 return
             stamp = _time.strftime("%H:%M:%S")
@@ -228,6 +232,7 @@ class Progress:
                 "done": f"{event.address}: {event.action} done in {event.elapsed:.1f}s",
                 "failed": f"{event.address}: {event.action} FAILED after {event.elapsed:.1f}s: {event.message}",
                 "skipped": f"{event.address}: {event.action} not started ({event.message})",
+                "progress": f"{event.address}: {event.message}",
             }[event.kind]
             sys.stdout.write(f"{stamp} {text}\n")
             sys.stdout.flush()

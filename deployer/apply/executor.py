@@ -33,7 +33,7 @@ from deployer.stack.model import Stack
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "started" | "done" | "failed" | "skipped"
+    kind: str  # "started" | "done" | "failed" | "skipped" | "progress" (a long step: `message` says how far)
     address: str
     action: str
     elapsed: float = 0.0
@@ -80,6 +80,9 @@ def execute(plan: Plan, stack: Stack, clients: Any, live: LiveState, *, parallel
     record_stack_file(stack.name, stack.file_id)  # recorded on the accounts and networks written
     context = context or ApplyContext(stack, live, clients)
     writers = Writers(stack, clients, context, wait_for_nodes=wait_for_nodes)
+    if on_event is not None:  # long steps (a job's 100,000 tasks) report how far they are
+        report = on_event
+        writers.on_progress = lambda address, message: report(Event("progress", address, "tasks", 0.0, message))
     graph = build_graph(plan, stack)
     return run_graph(graph, lambda step: writers.apply(step.change, step.part), context=context,
                      parallelism=parallelism, on_event=on_event,

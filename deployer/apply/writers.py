@@ -25,15 +25,13 @@ from typing import Any
 
 from deployer.apply.context import ApplyContext
 from deployer.apply.idempotent import exists, remove, settle
-from deployer.apply.rest import for_management, for_service, iso_durations, reveal, to_rest
+from deployer.apply.rest import for_management, for_service, to_rest
 from deployer.errors import ApplyError
 from deployer.plan.drift import APPLIED, applied_digest
 from deployer.plan.model import Action, Change, thaw
-from deployer.resources import job as job_kind
 from deployer.resources import normalize as n
 from deployer.resources import rules_for
 from deployer.resources.ownership import STACK_KEY, fingerprint_key, with_markers
-from deployer.resources.rules import resolve_secrets
 from deployer.stack.model import Address, DesiredResource, Kind, Stack
 
 #: recorded on a job until its tasks are all added: matches no fingerprint, so a run killed in
@@ -50,6 +48,8 @@ class Writers:
         self.rg = str(stack.target.resource_group)
         self.wait_for_nodes = wait_for_nodes
         azure = getattr(clients, "target", "azure") == "azure"
+        #: `on_progress(address, message)`: how far a long step is (tasks added so far)
+        self.on_progress: Any = None
         self.poll = poll if poll is not None else (5.0 if azure else 0.05)
 
     # --- entry points ---------------------------------------------------------------------------
@@ -327,65 +327,56 @@ class Writers:
     def create_job(self, resource: DesiredResource) -> None:
         from azure.batch import models
 
+        from deployer.apply.tasks import add_tasks
+        from deployer.resources.tasks import Digest, iter_tasks
+
         account = self.account_name(resource.address)
         data = self.context.batch_data(account)
         body, recorded = self._job_body(resource)
         final_on_complete = body.get("onAllTasksComplete")
-        tasks = self._tasks(resource)
         # Created with noaction and a pending task fingerprint: a job with terminatejob and no tasks
-        # completes at once, and a run killed before the tasks are in leaves a job the next plan replaces.
+        # completes at once, and a run killed before the tasks are in leaves a job whose next plan
+        # lists its tasks and adds only the missing ones.
         body["onAllTasksComplete"] = "noaction"
         created = with_markers(Kind.JOB, {"id": resource.name, **body}, self.stack.name,
                                {**recorded, "tasks": PENDING})
-        settle(lambda: data.create_job(models.BatchJobCreateOptions(for_service(created, "BatchJobCreateOptions"))),
-               lambda: self._owned(Kind.JOB, lambda: data.get_job(resource.name)))
-        if tasks:
-            self._add_tasks(resource, data, tasks)
-        final = with_markers(Kind.JOB, {"metadata": body.get("metadata") or []}, self.stack.name,
-                             {**recorded, "tasks": job_kind.tasks_fingerprint(resource.spec)})
-        patch: dict[str, Any] = {"metadata": final["metadata"]}
-        if final_on_complete and n.ci(final_on_complete) != "noaction":
-            patch["onAllTasksComplete"] = final_on_complete
-        options = models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions"))
-        settle(lambda: data.update_job(resource.name, options))  # safe to repeat
+        options = models.BatchJobCreateOptions(for_service(created, "BatchJobCreateOptions"))
+        settle(lambda: data.create_job(options), lambda: self._owned(Kind.JOB, lambda: data.get_job(resource.name)))
+        digest = Digest()
 
-    def _add_tasks(self, resource: DesiredResource, data: Any, tasks: list[dict[str, Any]]) -> None:
-        """Every task once: after an uncertain failure, only the ids the job does not have yet."""
+        def streamed() -> Any:
+            for task in iter_tasks(resource.spec, self.stack.base_dir, self.context):
+                digest.add(task)  # the stack's form: the plan digests the same
+                yield task
+
+        add_tasks(data, resource.name, streamed(), self.context, str(resource.address),
+                  self._task_progress(resource), prepare=self._instances(resource))
+        self._record_tasks(data, resource, body, recorded, digest.hexdigest(), final_on_complete)
+
+    def _instances(self, resource: DesiredResource) -> Any:
+        """Resolves `numberOfInstances: pool` in a task about to be added (one pool read, if any needs it)."""
+        from deployer.apply.instances import resolve_pool_instances
+
+        return lambda task: resolve_pool_instances(self, resource, [task])[0]
+
+    def _task_progress(self, resource: DesiredResource) -> Any:
+        report = self.on_progress
+        return (lambda message: report(str(resource.address), message)) if callable(report) else None
+
+    def _record_tasks(self, data: Any, resource: DesiredResource, body: dict[str, Any], recorded: dict[str, str],
+                      digest: str, on_complete: Any = None) -> None:
+        """Record the task digest on the job once every task is in (and restore onAllTasksComplete)."""
         from azure.batch import models
 
-        wanted = {str(t["id"]) for t in tasks}
-        present: set[str] = set()
+        from deployer.resources.tasks import record
 
-        def send() -> None:
-            todo = [t for t in tasks if str(t["id"]) not in present]
-            for start in range(0, len(todo), 100):
-                chunk = [models.BatchTaskCreateOptions(for_service(t, "BatchTaskCreateOptions"))
-                         for t in todo[start:start + 100]]
-                result = data.create_tasks(resource.name, chunk)
-                failed = [r for r in (getattr(result, "result_values", None) or [])
-                          if _status(r) != "success" and getattr(getattr(r, "error", None), "code", "") != "TaskExists"]
-                if failed:
-                    first = failed[0]
-                    error = getattr(first, "error", None)
-                    raise ApplyError(f"{resource.address}: task {getattr(first, 'task_id', '?')} was refused: "
-                                     f"{getattr(error, 'code', '')} {getattr(error, 'message', '')}".strip())
-
-        def landed() -> bool | None:
-            present.clear()
-            present.update(str(t.id) for t in data.list_tasks(resource.name, select=["id"]))
-            return True if wanted <= present else None
-
-        settle(send, landed)
-
-    def _tasks(self, resource: DesiredResource) -> list[dict[str, Any]]:
-        out = []
-        for task in resource.spec.get("tasks") or []:
-            resolved = resolve_secrets(copy.deepcopy(dict(task)), self.context)
-            resolved = job_kind._desired_task(resolved, self.context)
-            out.append(iso_durations(_reveal_all(resolved, f"{resource.address}.tasks")))
-        from deployer.apply.instances import resolve_pool_instances  # `numberOfInstances: pool` (issue 17)
-
-        return resolve_pool_instances(self, resource, out)
+        final = with_markers(Kind.JOB, {"metadata": body.get("metadata") or []}, self.stack.name,
+                             {**recorded, "tasks": record(digest)})
+        patch: dict[str, Any] = {"metadata": final["metadata"]}
+        if on_complete and n.ci(on_complete) != "noaction":
+            patch["onAllTasksComplete"] = on_complete
+        options = models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions"))
+        settle(lambda: data.update_job(resource.name, options))  # safe to repeat
 
     def _schedule_body(self, resource: DesiredResource) -> tuple[dict[str, Any], dict[str, str]]:
         body, recorded = self.body(resource)
@@ -394,11 +385,20 @@ class Writers:
             spec["poolInfo"] = {"poolId": spec.pop("pool")}
         return body, recorded
 
+    def _schedule_tasks(self, resource: DesiredResource, recorded: dict[str, str]) -> None:
+        """A schedule's tasks: its task file uploaded first, its digest recorded with the schedule."""
+        from deployer.apply import schedule_tasks
+        from deployer.resources.tasks import record
+
+        if schedule_tasks.has_tasks(resource.spec):
+            recorded["tasks"] = record(schedule_tasks.upload(self.stack, self.clients, self.context, resource))
+
     def create_job_schedule(self, resource: DesiredResource) -> None:
         from azure.batch import models
 
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
+        self._schedule_tasks(resource, recorded)
         created = with_markers(Kind.JOB_SCHEDULE, {"id": resource.name, **body}, self.stack.name, recorded)
         options = models.BatchJobScheduleCreateOptions(for_service(created, "BatchJobScheduleCreateOptions"))
         settle(lambda: data.create_job_schedule(options),
@@ -507,22 +507,37 @@ class Writers:
                lambda: self._in_sync(resource, lambda: pools.get(self.rg, account, resource.name)))
 
     def update_job(self, resource: DesiredResource, change: Change) -> None:
+        """The job's own fields (if any changed) in place, then its tasks one by one; the task
+        digest is recorded last, so a run stopped in between plans the rest again."""
         from azure.batch import models
         from azure.core import MatchConditions
 
+        from deployer.apply.tasks import apply_task_plan
+        from deployer.resources.tasks import digest_of, record
+
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._job_body(resource)
-        recorded["tasks"] = job_kind.tasks_fingerprint(resource.spec)
-        marked = with_markers(Kind.JOB, body, self.stack.name, recorded)
-        fields = ("priority", "maxParallelTasks", "allowTaskPreemption", "constraints", "onAllTasksComplete",
-                  "metadata")
-        patch: dict[str, Any] = {k: marked[k] for k in fields if k in marked}
-        patch.setdefault("priority", 0)
-        kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
-                                  if change.etag else {})
-        options = models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions"))
-        settle(lambda: data.update_job(resource.name, options, **kwargs),
-               lambda: self._in_sync(resource, lambda: data.get_job(resource.name)))
+        plan = change.tasks
+        digest = plan.digest if plan is not None and plan.digest else digest_of(
+            resource.spec, self.stack.base_dir, self.context)[0]
+        if change.fields:
+            recorded["tasks"] = record(digest) if plan is None or not plan.is_change else PENDING
+            marked = with_markers(Kind.JOB, body, self.stack.name, recorded)
+            fields = ("priority", "maxParallelTasks", "allowTaskPreemption", "constraints", "onAllTasksComplete",
+                      "metadata")
+            patch: dict[str, Any] = {k: marked[k] for k in fields if k in marked}
+            patch.setdefault("priority", 0)
+            kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
+                                      if change.etag else {})
+            options = models.BatchJobUpdateOptions(for_service(patch, "BatchJobUpdateOptions"))
+            settle(lambda: data.update_job(resource.name, options, **kwargs),
+                   lambda: self._in_sync(resource, lambda: data.get_job(resource.name)))
+            if plan is None or not plan.is_change:
+                return
+        if plan is not None and plan.is_change:
+            apply_task_plan(data, resource.name, plan, resource.spec, self.context, str(resource.address),
+                            self.stack.base_dir, self._task_progress(resource), prepare=self._instances(resource))
+        self._record_tasks(data, resource, body, recorded, digest)
 
     def update_job_schedule(self, resource: DesiredResource, change: Change) -> None:
         from azure.batch import models
@@ -530,6 +545,7 @@ class Writers:
 
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
+        self._schedule_tasks(resource, recorded)
         marked = with_markers(Kind.JOB_SCHEDULE, body, self.stack.name, recorded)
         patch: dict[str, Any] = {k: marked[k] for k in ("schedule", "jobSpecification", "metadata") if k in marked}
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
@@ -642,11 +658,6 @@ class Writers:
                self._exists(lambda: data.get_job_schedule(change.name)), poll=self.poll)
 
 
-def _status(result: Any) -> str:
-    status = getattr(result, "status", "success")
-    return str(getattr(status, "value", status)).casefold()
-
-
 def _method(kind: Kind | str) -> str:
     return {
         Kind.NETWORK: "network", Kind.STORAGE_ACCOUNT: "storage_account", Kind.CONTAINER: "container",
@@ -654,14 +665,6 @@ def _method(kind: Kind | str) -> str:
         Kind.POOL: "pool", Kind.JOB: "job", Kind.JOB_SCHEDULE: "job_schedule", Kind.UPLOAD: "upload",
         Kind.SECURITY_GROUP: "security_group", Kind.IDENTITY: "identity",
     }[Kind(kind)]
-
-
-def _reveal_all(value: Any, where: str) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _reveal_all(v, where) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_reveal_all(v, where) for v in value]
-    return reveal(value, where)
 
 
 __all__ = ["PENDING", "Writers", "fingerprint_key", "thaw"]

@@ -76,6 +76,13 @@ The JSON shape (`deploy plan --format json`, and `--out` files), format version 
 * `validationWarnings` — what `deploy validate` warns about the stack (a retiring image or VM
   size, an API alias it rewrote), each as validate's JSON diagnostic; empty when there are none.
 * `notes` — about the plan as a whole (a missing resource group that apply creates).
+* `tasks` (jobs only; `deployer.plan.tasks`) — the job's tasks planned one by one: `total` (the
+  stack's), `read` (whether the job's tasks were listed: only when the digest recorded on the job
+  moved), `counts` (`add`, `replace`, `update`, `delete`, `keep`, `unchanged`), `add` and `delete`
+  (every id), `replace` / `update` / `keep` (`{id, fields, state, note}`: the fields as above),
+  `warnings`, `digest`. A job created or replaced adds every task (`add`); an updated or unchanged
+  job changes only the tasks listed — a job whose only change is its tasks is an `update` with no
+  `fields`.
 
 Markers inside values: `"(sensitive)"` for a secret (never its value, in any format),
 `"(known after apply)"` for a value that exists only once apply has created something (the id of a

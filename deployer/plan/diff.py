@@ -36,7 +36,7 @@ from deployer.resources.normalize import MISSING
 from deployer.resources.rules import DiffContext, Effect, Field, KindRules, Node, StaticContext
 from deployer.stack.model import Address, DesiredResource
 
-__all__ = ["DiffContext", "StaticContext", "diff_resource"]
+__all__ = ["DiffContext", "StaticContext", "compare_tree", "diff_resource"]
 
 
 @dataclass
@@ -125,6 +125,14 @@ class _Walk:
             effect = Effect.UPDATE
         sensitive = isinstance(after, n.Secret) or (isinstance(before, n.Fingerprint) and before.sensitive)
         self.diffs.append(_Diff(path, shown_before, shown_after, effect, sensitive))
+
+
+def compare_tree(wanted: Any, found: Any, tree: Node) -> list[tuple[str, Any, Any, str, bool]]:
+    """The differences of two canonical documents under a rule tree that is not a kind's (a job's
+    tasks): (path, before, after, effect value, sensitive) per differing field."""
+    walk = _Walk()
+    walk.compare(wanted, found, tree, (), None)
+    return [(n.format_path(d.path), d.before, d.after, Effect(d.effect).value, d.sensitive) for d in walk.diffs]
 
 
 def _same(a: Any, b: Any, key: n.Key) -> bool:

@@ -112,6 +112,7 @@ class Change:
     etag: str | None = None  # of the live resource the plan was made from
     name: str = ""  # the Azure name
     managed: bool = True  # False: it exists in Azure but this stack does not own it (`reason` says why)
+    tasks: Any = None  # a job's `deployer.plan.tasks.TaskPlan`: its tasks planned one by one
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "before", freeze(self.before))
@@ -141,6 +142,7 @@ class Change:
             "warnings": list(self.warnings),
             "etag": self.etag,
             "managed": self.managed,
+            **({"tasks": self.tasks.to_dict()} if self.tasks is not None else {}),
         }
 
 
@@ -205,8 +207,23 @@ class Plan:
         if self.is_empty:
             return "No changes. Live state matches the stack."
         c = self.counts()
-        return (f"Plan: {c['add']} to add, {c['change']} to change, {c['replace']} to replace, "
+        line = (f"Plan: {c['add']} to add, {c['change']} to change, {c['replace']} to replace, "
                 f"{c['destroy']} to destroy.")
+        tasks = self.task_counts()
+        if any(tasks.values()):
+            words = (("add", "to add"), ("replace", "to replace"), ("update", "to update"), ("delete", "to delete"))
+            line += " Tasks: " + ", ".join(f"{tasks[k]} {w}" for k, w in words if tasks[k]) + "."
+        return line
+
+    def task_counts(self) -> dict[str, int]:
+        """Tasks added, replaced, updated and deleted in jobs that already exist (a job created or
+        replaced adds all its tasks: those are counted with the job)."""
+        out = {"add": 0, "replace": 0, "update": 0, "delete": 0}
+        for change in self.actionable:
+            if change.tasks is not None and change.action in (Action.UPDATE, Action.NO_OP):
+                for key in out:
+                    out[key] += change.tasks.counts()[key]
+        return out
 
     # --- JSON -------------------------------------------------------------------------------------
 
@@ -355,7 +372,18 @@ class _Reader:
             etag=None if etag is None else self.text(etag, f"{where}.etag"),
             name=self.text(data.get("name", ""), f"{where}.name"),
             managed=self.boolean(data.get("managed", True), f"{where}.managed"),
+            tasks=self.tasks(data.get("tasks"), f"{where}.tasks"),
         )
+
+    def tasks(self, value: Any, where: str) -> Any:
+        if value is None:
+            return None
+        from deployer.plan.tasks import TaskPlan
+
+        try:
+            return TaskPlan.from_dict(self.mapping(value, where))
+        except (TypeError, ValueError) as exc:
+            raise self.fail(where, f"not a task plan ({exc})") from None
 
     def field(self, value: Any, where: str) -> FieldChange:
         data = self.mapping(value, where)

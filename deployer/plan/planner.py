@@ -33,7 +33,14 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
         if outside is not None:  # never create or change anything inside an account the stack does not own
             changes.append(outside)
             continue
-        changes.append(diff_resource(rules_for(resource.kind), resource, found, context))
+        change = diff_resource(rules_for(resource.kind), resource, found, context)
+        if resource.kind is Kind.JOB:
+            change = _with_tasks(stack, resource, found, change, context)
+        elif resource.kind is Kind.JOB_SCHEDULE:
+            from deployer.plan.tasks import plan_schedule_tasks
+
+            change = plan_schedule_tasks(change, resource.spec, found, context, stack.base_dir)
+        changes.append(change)
     for address, kind, name, found in _owned_but_undeclared(stack, live):
         change = _moved(stack, diff_resource(rules_for(kind), None, found, context, address=address, name=name))
         other = declared_elsewhere(stack, kind, found)
@@ -48,6 +55,18 @@ def make_plan(stack: Stack, live: LiveState, context: DiffContext, target_kind: 
         notes = (f"resource group {stack.target.resource_group} does not exist: apply creates it in "
                  f"{stack.target.location or 'westeurope'}, tagged deployer.stack={stack.name}",)
     return Plan(stack=stack.name, target=target, changes=tuple(changes), notes=notes)
+
+
+def _with_tasks(stack: Stack, resource: DesiredResource, found: dict[str, Any] | None, change: Change,
+                context: DiffContext) -> Change:
+    """A job's change with its tasks planned one by one (`deployer.plan.tasks`)."""
+    from functools import partial
+
+    from deployer.plan.tasks import plan_job_tasks
+
+    list_tasks = getattr(context, "list_job_tasks", None)
+    lister = partial(list_tasks, _account_name(stack, resource)) if callable(list_tasks) else None
+    return plan_job_tasks(change, resource.spec, found, context, stack.base_dir, lister)
 
 
 def find_live(stack: Stack, resource: DesiredResource, live: LiveState) -> dict[str, Any] | None:

@@ -137,6 +137,9 @@ class _Text:
         elif change.action != Action.DELETE:
             for field in change.fields:
                 self.lines += self.field_lines(field, change)
+        if change.tasks is not None and change.action != Action.DELETE:
+            self.lines += [self.paint(line, _TASK_COLORS.get(line.lstrip().split(" ", 1)[0], ""))
+                           for line in task_lines(change.tasks, _INDENT)]
         self.lines.append("")
 
 
@@ -201,9 +204,13 @@ def _diff_lines(change: Change) -> list[str]:
         for path, value in _flatten(change.after):
             if path:
                 lines += [f"+ {path}: {line}" for line in _plain(value)]
+        if change.tasks is not None:
+            lines += [line.strip() for line in task_lines(change.tasks, "")]
         return lines
     if change.action == Action.DELETE:
         return lines
+    if change.tasks is not None:
+        lines += [line.strip() for line in task_lines(change.tasks, "")]
     for field in change.fields:
         note = _comment(field, change)
         before = SENSITIVE if field.sensitive and field.before is not None else field.before
@@ -267,4 +274,108 @@ def render_markdown(plan: Plan) -> str:
             "</details>",
             "",
         ]
-    return "\n".join(out)
+    return cap_markdown("\n".join(out), plan)
+
+
+# --- a job's tasks (issue 14): summarised, never one line per task -------------------------------
+
+#: how many ids of each task action a text or Markdown plan names (the JSON plan names them all)
+TASK_IDS_SHOWN = 10
+#: how many replaced or updated tasks show their field diffs
+TASK_DIFFS_SHOWN = 3
+#: Markdown stays under this many characters (a GitHub comment holds 65,536)
+MARKDOWN_LIMIT = 60_000
+
+_TASK_COLORS = {"+": _GREEN, "-/+": _RED, "~": _YELLOW, "-": _RED, "!": _YELLOW}
+
+
+def _ids(ids: list[str]) -> str:
+    shown = ", ".join(ids[:TASK_IDS_SHOWN])
+    return shown + (f" … and {len(ids) - TASK_IDS_SHOWN} more" if len(ids) > TASK_IDS_SHOWN else "")
+
+
+def _fields_changed(changes: Any) -> str:
+    counts: dict[str, int] = {}
+    for change in changes:
+        for field in change.fields:
+            counts[field.path] = counts.get(field.path, 0) + 1
+    text = ", ".join(f"{path} ({count})" if count > 1 else path for path, count in list(counts.items())[:8])
+    return f" ({text})" if text else ""
+
+
+def _plural(count: int) -> str:
+    return f"{count} task" + ("" if count == 1 else "s")
+
+
+def task_lines(plan: Any, indent: str) -> list[str]:
+    """A job's `TaskPlan` in a few lines: counts per action, the first ids of each, the fields
+    that changed (and the diffs of the first few tasks); `--format json` has every task."""
+    lines = [f"{indent}{plan.summary()}" + ("" if plan.read or not plan.unchanged else
+                                              " (recorded digest matches: no task read)")]
+    if plan.add:
+        lines.append(f"{indent}+ {_plural(len(plan.add))}: {_ids(list(plan.add))}")
+    if plan.replace:
+        lines.append(f"{indent}-/+ {_plural(len(plan.replace))}, definition changed"
+                     f"{_fields_changed(plan.replace)}: deleted and added again: "
+                     f"{_ids([c.id for c in plan.replace])}")
+        for change in plan.replace[:TASK_DIFFS_SHOWN]:
+            lines += _task_diff(change, indent + "    ")
+    if plan.update:
+        lines.append(f"{indent}~ {_plural(len(plan.update))}, constraints updated in place"
+                     f"{_fields_changed(plan.update)}: {_ids([c.id for c in plan.update])}")
+        for change in plan.update[:TASK_DIFFS_SHOWN]:
+            lines += _task_diff(change, indent + "    ")
+    if plan.delete:
+        lines.append(f"{indent}- {_plural(len(plan.delete))}, no longer in the stack (not running): deleted: "
+                     f"{_ids(list(plan.delete))}")
+    if plan.keep:
+        lines.append(f"{indent}! {_plural(len(plan.keep))}, no longer in the stack but running: left alone: "
+                     f"{_ids([c.id for c in plan.keep])}")
+    return lines
+
+
+def _task_diff(change: Any, indent: str) -> list[str]:
+    note = f"  # {change.note}" if change.note else ""
+    out = [f"{indent}{change.id}:{note}"]
+    for field in change.fields:
+        before = SENSITIVE if field.sensitive and field.before is not None else field.before
+        after = SENSITIVE if field.sensitive and field.after is not None else field.after
+        text = f"{indent}  {field.path}: {_value(before)} -> {_value(after)}"
+        out.append(text if len(text) <= 300 else text[:297] + "...")
+    return out
+
+
+def cap_markdown(text: str, plan: Plan, limit: int = MARKDOWN_LIMIT) -> str:
+    """Markdown within `limit` characters whatever the plan's size: cut whole lines from the end
+    (closing any open code fence and details block), and say what was cut and where it all is."""
+    if len(text) <= limit:
+        return text
+    note = (f"\n\n> [!NOTE]\n> This plan is {len(text):,} characters: the rest ({{cut}} of {len(text):,}) "
+            "was cut to fit a comment. The full plan is `deploy plan --format json` (or the saved plan file of "
+            "`deploy plan --out`).\n")
+    budget = limit - len(note) - 200
+    kept: list[str] = []
+    size = 0
+    fence = ""
+    in_details = False
+    for line in text.split("\n"):
+        if size + len(line) + 1 > budget:
+            break
+        kept.append(line)
+        size += len(line) + 1
+        stripped = line.strip()
+        if fence and stripped == fence:
+            fence = ""
+        elif not fence and stripped.startswith("```"):
+            fence = stripped[:len(stripped) - len(stripped.lstrip("`"))]
+        if stripped == "<details>":
+            in_details = True
+        elif stripped == "</details>":
+            in_details = False
+    closing = []
+    if fence:
+        closing.append(fence)
+    if in_details:
+        closing += ["", "</details>"]
+    body = "\n".join(kept + closing)
+    return body + note.replace("{cut}", f"{len(text) - size:,} characters")

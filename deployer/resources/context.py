@@ -36,6 +36,7 @@ class LiveContext:
     live: LiveState
     clients: Any
     _keys: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _blobs: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -126,6 +127,34 @@ class LiveContext:
         with self._lock:
             self._keys[key] = digest
         return digest
+
+    def list_job_tasks(self, account: str, job_id: str) -> list[dict[str, Any]]:
+        """A live job's tasks (one `$select` listing pass), for a job whose task digest moved."""
+        from deployer.resources.read import list_tasks
+
+        batch = self.live.batch.get(account)
+        endpoint = ((batch.account if batch else {}).get("properties") or {}).get("accountEndpoint")
+        if not endpoint:
+            return []
+        return list_tasks(self.clients.batch_data(endpoint), job_id)
+
+    def list_blobs(self, storage: str, container: str, prefix: str) -> list[tuple[str, str]]:
+        """(name, URL) of the blobs under a prefix of a stack storage account's container, for a
+        `taskPerFile` factory; listed once per plan or apply (cached). None exist yet when the
+        account does not: the factory then makes no task, and the plan says how many it found."""
+        cache_key = f"blobs:{storage}/{container}/{prefix}"
+        with self._lock:
+            if cache_key in self._blobs:
+                return self._blobs[cache_key]
+        endpoint = self.storage_endpoint(Address(("storageAccounts", storage)), "blob")
+        found: list[tuple[str, str]] = []
+        if endpoint:
+            from deployer.resources.read import list_blobs
+
+            found = list_blobs(self.clients, endpoint, container, prefix)
+        with self._lock:
+            self._blobs[cache_key] = found
+        return found
 
     def secret(self, reference: str) -> str | None:
         """The value of a secret reference, or None when an env variable or file is missing

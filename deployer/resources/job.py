@@ -2,9 +2,9 @@
 
 Canonical form: the job's REST properties, with `pool` (the pool id, the stack's name for
 `poolInfo.poolId`), metadata and environment settings as maps, the deployer's markers removed.
-Tasks are write-once and Azure's job JSON does not list them: the deployer records a fingerprint
-of the stack's task list in the job's metadata (`deployer.fingerprint.tasks`) when it adds them,
-and the plan compares that; any change to them replaces the job.
+A job's tasks are not part of it: they are a set keyed by id, planned one by one
+(`deployer.resources.tasks`, `deployer.plan.tasks`); the job records the digest of the task set it
+was given in its metadata (`deployer.fingerprint.tasks`), so a plan reads tasks only when it moved.
 
 What changes where follows the Batch data plane's job update: priority, constraints,
 maxParallelTasks, allowTaskPreemption, onAllTasksComplete and metadata change in place (but
@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from deployer.resources import normalize as n
+from deployer.resources import tasks
 from deployer.resources.ownership import is_reserved, split_reserved
 from deployer.resources.rules import (
     TASK_COMMON,
@@ -110,8 +111,6 @@ JOB_SPEC_FIELDS: tuple[Field, ...] = (
 
 FIELDS: tuple[Field, ...] = (
     *JOB_SPEC_FIELDS,
-    Field("tasks", R, key=n.canonical_json, default=[], write_only=True,
-          note="tasks are write-once: compared by the fingerprint recorded when they were added"),
     Field("autoPool", R, key=n.canonical_json, write_only=True,
           note="an auto pool (deployer.resources.auto_pool): compared by the fingerprint recorded at creation"),
 )
@@ -125,7 +124,8 @@ UNMANAGED = ("networkConfiguration", "poolInfo")
 
 def desired_body(spec: Mapping[str, Any], context: DiffContext) -> dict[str, Any]:
     """A job (or job specification) in the stack's form, with references resolved."""
-    body: dict[str, Any] = {k: copy.deepcopy(v) for k, v in spec.items() if k not in ("protect", "tasks")}
+    body: dict[str, Any] = {k: copy.deepcopy(v) for k, v in spec.items()
+                            if k not in ("protect", "tasks", "taskFactory")}
     body = resolve_secrets(body, context)
     if isinstance(body.get("metadata"), Mapping):
         body["metadata"] = {k: v for k, v in body["metadata"].items() if not is_reserved(str(k))}
@@ -209,22 +209,23 @@ def live_body(rest: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def canonical_desired(spec: Mapping[str, Any], context: DiffContext, address: Address) -> dict[str, Any]:
-    body = desired_body(spec, context)
-    if spec.get("tasks"):
-        body["tasks"] = copy.deepcopy(spec["tasks"])
-    return apply_forms(body, RULES.tree) or {}
+    return apply_forms(desired_body(spec, context), RULES.tree) or {}
 
 
 def canonical_live(rest: Mapping[str, Any]) -> dict[str, Any]:
     body, fingerprints = live_body(rest)
-    body.pop("tasks", None)  # only the fingerprint speaks for the tasks
     return insert_fingerprints(apply_forms(body, RULES.tree) or {}, fingerprints, RULES)
 
 
-def tasks_fingerprint(spec: Mapping[str, Any]) -> str:
-    """The fingerprint a writer records (`deployer.fingerprint.tasks`) when it adds a job's tasks."""
-    tasks = apply_forms(copy.deepcopy(list(spec.get("tasks") or [])), RULES.tree.child("tasks"))
-    return n.fingerprint(n.canonical_json([] if tasks is n.MISSING else tasks))
+def recorded_digest(rest: Mapping[str, Any]) -> str | None:
+    """The task-set fingerprint a job's metadata records (`pending` while tasks are being added)."""
+    _, _, fingerprints = split_reserved(rest.get("metadata"))
+    return fingerprints.get(tasks.DIGEST_KEY)
+
+
+def tasks_fingerprint(spec: Mapping[str, Any], base_dir: Any = None) -> str:
+    """The fingerprint a writer records (`deployer.fingerprint.tasks`) once a job's tasks are in."""
+    return tasks.record(tasks.digest_of(spec, base_dir)[0])
 
 
 def loss(rest: Mapping[str, Any]) -> list[str]:

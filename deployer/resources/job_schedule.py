@@ -50,7 +50,9 @@ SERVER_SET = (
 
 
 def canonical_desired(spec: Mapping[str, Any], context: DiffContext, address: Address) -> dict[str, Any]:
-    body: dict[str, Any] = {k: copy.deepcopy(v) for k, v in spec.items() if k not in ("protect", "jobSpecification")}
+    # tasks / taskFactory reach the schedule's jobs through the task file (deployer.apply.schedule_tasks)
+    body: dict[str, Any] = {k: copy.deepcopy(v) for k, v in spec.items()
+                            if k not in ("protect", "jobSpecification", "tasks", "taskFactory")}
     body = resolve_secrets(body, context)
     if isinstance(body.get("metadata"), Mapping):
         body["metadata"] = {k: v for k, v in body["metadata"].items() if not is_reserved(str(k))}

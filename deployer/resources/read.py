@@ -3,8 +3,8 @@
 Never a GET per resource (DESIGN.md principle 6): the resource group's storage accounts,
 networks and Batch accounts are three list calls; then, for each account that matters (declared
 by the stack or owned by it), its containers, shares, pools, applications, jobs and schedules are
-one list each, all in flight at once. Tasks are never read: a job records a fingerprint of the
-tasks it was created with (tasks are write-once in Batch).
+one list each, all in flight at once. Tasks are read only for a job whose recorded task digest
+moved (`list_tasks`: one `$select` listing pass of that job), never a GET per task.
 
 Everything comes back as REST JSON (Azure's camelCase shape), the form the kinds' canonical_live
 functions take. Management models are serialized with `serialize(keep_readonly=True)`; the Batch
@@ -192,9 +192,13 @@ _PACKAGE_CONTAINER = re.compile(r"^app-.+-[0-9a-f]{40}$")
 LOCK_CONTAINER = "deployer-locks"
 
 
+#: the container apply uploads job schedules' task files to (deployer.apply.schedule_tasks.CONTAINER)
+TASKS_CONTAINER = "deployer-tasks"
+
+
 def is_service_container(name: str) -> bool:
-    """A container no stack declares: Batch's application packages, the deployer's lock."""
-    return name == LOCK_CONTAINER or bool(_PACKAGE_CONTAINER.match(name))
+    """A container no stack declares: Batch's application packages, the deployer's lock and task files."""
+    return name in (LOCK_CONTAINER, TASKS_CONTAINER) or bool(_PACKAGE_CONTAINER.match(name))
 
 
 def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -230,6 +234,33 @@ def _call(what: str, call: Callable[[], Any]) -> Any:
 
 def _first_line(text: str | None) -> str:
     return (text or "").strip().splitlines()[0] if text and text.strip() else "no details"
+
+
+def list_tasks(data: Any, job_id: str) -> list[dict[str, Any]]:
+    """A job's tasks, one listing pass with `$select` of what a task plan compares (and state)."""
+    from deployer.resources.tasks import SELECT
+
+    return _list(f"tasks of job {job_id}", lambda: data.list_tasks(job_id, select=list(SELECT)))
+
+
+def list_blobs(clients: Any, endpoint: str, container: str, prefix: str) -> list[tuple[str, str]]:
+    """(name, URL) of the blobs under `prefix` in a container (one paged listing), sorted by name;
+    none when the container does not exist yet."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = clients.blob(endpoint).get_container_client(container)
+
+    def listing() -> list[Any]:
+        try:
+            return list(client.list_blobs(name_starts_with=prefix or None))
+        except ResourceNotFoundError:
+            return []
+
+    names = sorted(str(b.name) for b in _call(f"blobs of {container}", listing))
+    base = endpoint.rstrip("/") + "/" + container + "/"
+    from urllib.parse import quote
+
+    return [(name, base + quote(name)) for name in names]
 
 
 def annotate_running_tasks(live: LiveState, clients: Any, pools: Iterable[tuple[str, str]]) -> None:

@@ -211,8 +211,10 @@ def _batch_account(account: Address, spec: dict[str, Any]) -> Iterator[DesiredRe
                         (account, *_pool_dependencies(account, pool)))
     for job_id, job in spec.get("jobs", {}).items():
         pool = job.get("pool") or (job.get("autoPool") or {}).get("template")  # an auto pool's template
+        source = (job.get("taskFactory") or {}).get("source") or {}  # taskPerFile lists its blobs
+        files = (Address(("storageAccounts", source["storage"])),) if source.get("storage") else ()
         yield _resource(account.child("jobs", job_id), Kind.JOB, job_id, job,
-                        (account, *((account.child("pools", pool),) if pool else ())))
+                        (account, *((account.child("pools", pool),) if pool else ()), *files))
     for schedule_id, schedule in spec.get("jobSchedules", {}).items():
         pool = schedule["jobSpecification"].get("pool")
         yield _resource(account.child("jobSchedules", schedule_id), Kind.JOB_SCHEDULE, schedule_id, schedule,

@@ -26,8 +26,9 @@ and lastModified move as the service's do), then the caller sees the result.
 - A job with onAllTasksComplete=terminatejob completes (terminateReason AllTasksComplete) when all
   its tasks have completed — at once if it has none, as Azure documents. A finite
   constraints.maxWallClockTime completes it with MaxWallClockTimeExpiry.
-- Job schedules never create jobs; their executionInfo.nextRunTime follows the schedule, and they
-  complete at doNotRunAfter.
+- Job schedules create jobs on their recurrence (`schedules`: doNotRunUntil, doNotRunAfter,
+  startWindow, one active job at a time); their executionInfo.nextRunTime follows the schedule,
+  and they complete at doNotRunAfter.
 
 Secrets a client sends (container registry passwords of tasks and job manager / preparation /
 release tasks, and everything secret in a job's auto pool specification: batch_mgmt.secrets'
@@ -51,7 +52,7 @@ from ..batch_mgmt import models as mgmt
 from ..batch_mgmt import secrets
 from ..core import ApiError, Doc, StaleWrite, Store, clock
 from ..core import etag as etags
-from . import errors, pools
+from . import errors, pools, schedules
 
 KIND_JOB = "batchJob"
 KIND_TASK = "batchTask"
@@ -749,7 +750,13 @@ def settle_job(store: Store, account: Doc, doc: Doc, now: float | None = None) -
 
 
 JOBS = _Collection(KIND_JOB, "jobs", settle_job, errors.job_not_found, errors.job_state_conflict)
-get_job, require_job, list_jobs = JOBS.get, JOBS.require, JOBS.list
+get_job, require_job = JOBS.get, JOBS.require
+
+
+def list_jobs(store: Store, account: Doc, now: float | None = None) -> list[Doc]:
+    """The account's jobs, after its schedules created the jobs that became due."""
+    schedules.fire_all(store, account, now)
+    return schedules.without_orphans(store, account, JOBS.list(store, account, now))
 
 
 def _check_can_create(
@@ -1362,9 +1369,11 @@ def _settled_schedule_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None,
 
 
 def settle_schedule(store: Store, account: Doc, doc: Doc, now: float | None = None) -> Doc | None:
-    """The schedule at `now`, with what became due written back; None once its deletion finished."""
+    """The schedule at `now`, with what became due written back (the jobs it created: `schedules`);
+    None once its deletion finished."""
     at = clock.now() if now is None else now
-    return _settle(store, doc, lambda current, _fresh: _settled_schedule_body(current, at))
+    fired = schedules.fire(store, account, doc, at)  # first: runs due before doNotRunAfter still happen
+    return _settle(store, fired, lambda current, _fresh: _settled_schedule_body(current, at))
 
 
 SCHEDULES = _Collection(
@@ -1485,6 +1494,9 @@ def render_schedule(doc: Doc, base_url: str, account: Doc, now: float | None = N
     nxt = _next_run(b, now)
     if nxt is not None:
         ex["nextRunTime"] = clock.iso(nxt)
+    recent = schedules.recent_job(doc)
+    if recent is not None:
+        ex["recentJob"] = {"id": recent, "url": job_url(base_url, account, recent)}
     if m.get("endTime") is not None:
         ex["endTime"] = clock.iso(m["endTime"])
     out["executionInfo"] = ex

@@ -14,6 +14,7 @@ from deployer.stack.checks import (
     auto_pools,
     consistency,
     credentials,
+    factories,
     lifecycle,
     naming,
     pools,
@@ -26,7 +27,8 @@ from deployer.stack.checks.view import StackView
 from deployer.stack.loader import LoadedDocument
 
 CHECKS = (naming.check, references.check, pools.check, unique.check, lifecycle.check, consistency.check, sas.check,
-          api_version.check, credentials.check, security_groups.check, auto_pools.check)
+          api_version.check, credentials.check, security_groups.check, auto_pools.check,
+          factories.check)
 
 
 def run_checks(doc: LoadedDocument, base_dir: Path) -> list[Diagnostic]:

@@ -29,8 +29,8 @@ STACKS = sorted((REPO / "stacks").glob("*.yaml"))
 
 SCHEMA_DEFS = {
     Kind.POOL: ("pool", {"changeStrategy", "protect", "resourceTags"}),  # resourceTags: read as `tags`
-    Kind.JOB: ("job", {"protect"}),
-    Kind.JOB_SCHEDULE: ("jobSchedule", {"protect"}),
+    Kind.JOB: ("job", {"protect", "tasks", "taskFactory"}),  # tasks: deployer.resources.tasks
+    Kind.JOB_SCHEDULE: ("jobSchedule", {"protect", "tasks", "taskFactory"}),  # the task file
     Kind.BATCH_ACCOUNT: ("batchAccount", {"name", "protect", "applications", "pools", "jobs", "jobSchedules"}),
     Kind.APPLICATION: ("application", {"versions"}),  # compared as `packages` (version and zip content)
     Kind.STORAGE_ACCOUNT: ("storageAccount", {"name", "protect", "containers", "fileShares"}),
