@@ -59,6 +59,8 @@ def _template_hint(path: Path, name: str, text: str | None = None) -> list[Diagn
     from deployer.stack.loader import read_stack_text
     from deployer.stack.template.render import unrendered_template
 
+    if text is None and not path.is_file():  # a pipe or a device is read once, never again for a hint
+        return []
     try:
         text = read_stack_text(path, name) if text is None else text
     except StackError:
