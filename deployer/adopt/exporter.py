@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from deployer.resources.job_schedule import made_by_schedule
 from deployer.resources.ownership import RESERVED_PREFIX
 
 #: fields Azure reports with a value the stack never needs to say (its default)
@@ -272,7 +273,7 @@ def _batch(item: Any, location: str, storage_keys: Mapping[str, str], notes: lis
         out["pools"] = pools
     jobs = {}
     for job in item.jobs.values():
-        if job.get("jobScheduleId"):
+        if made_by_schedule(job, item.schedules):
             continue  # made by a job schedule: the schedule is exported instead
         jobs[str(job.get("id"))] = _job(job)
     if jobs:

@@ -206,6 +206,7 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
 def _foreign_content(stack: Stack, live: Any, changes: Sequence[Change]) -> list[str]:
     """What a Batch account about to be deleted holds without this stack's marker. (Containers,
     shares and applications carry no marker: they belong to the stack that owns their account.)"""
+    from deployer.resources.job_schedule import made_by_schedule
     from deployer.resources.ownership import Ownership, ownership
     out = []
     for change in changes:
@@ -218,7 +219,7 @@ def _foreign_content(stack: Stack, live: Any, changes: Sequence[Change]) -> list
                                        ("job schedule", Kind.JOB_SCHEDULE, account.schedules)):
                 for key, body in items.items():
                     name = str(body.get("name") or body.get("id") or key)
-                    if kind == Kind.JOB and body.get("jobScheduleId"):
+                    if kind == Kind.JOB and made_by_schedule(body, account.schedules):
                         continue  # made by a schedule: goes with it
                     if ownership(kind, body, stack.name) is not Ownership.OWNED:
                         held.append(f"{label} {name}")

@@ -74,15 +74,43 @@ def add_tasks(data: Any, job_id: str, tasks: Iterable[Mapping[str, Any]], contex
             body = rest_body(task, context, f"{where}.tasks.{t.task_id(task)}")
             body = prepare(body) if prepare is not None else body
             bodies.append(models.BatchTaskCreateOptions(for_service(body, "BatchTaskCreateOptions")))
-        try:
-            data.create_tasks(job_id, bodies, max_concurrency=CONCURRENCY)
-        except models.CreateTasksError as exc:
-            raise ApplyError(f"{where}: {_describe(exc)}") from None
+        _add_window(data, job_id, bodies, where)
         added += len(bodies)
         del bodies
         if progress is not None:
             progress(f"tasks added: {added}" + (f" of {total}" if total else ""))
     return added
+
+
+def _add_window(data: Any, job_id: str, bodies: list[Any], where: str) -> None:
+    """One window of tasks, each exactly once: the SDK resends a chunk after a server error, not after
+    a dropped connection (an add-collection is a POST); then the job's ids are listed once
+    (`$select=id`) and only the missing tasks of the window are sent again (deployer.apply.idempotent)."""
+    from azure.batch import models
+
+    from deployer.apply.idempotent import settle
+
+    wanted = {t.key(str(b["id"])) for b in bodies}
+    present: set[str] = set()
+
+    def send() -> None:
+        todo = [b for b in bodies if t.key(str(b["id"])) not in present]
+        try:
+            data.create_tasks(job_id, todo, max_concurrency=CONCURRENCY)
+        except models.CreateTasksError as exc:
+            failures = [f for f in (getattr(exc, "failure_tasks", None) or [])
+                        if getattr(getattr(f, "error", None), "code", "") != "TaskExists"]
+            errors = list(getattr(exc, "errors", None) or [])
+            if not failures and errors and isinstance(errors[0], Exception):
+                raise errors[0] from None  # the transport's own error: settle() knows how uncertain it is
+            raise ApplyError(f"{where}: {_describe(exc)}") from None
+
+    def landed() -> bool | None:
+        present.clear()
+        present.update(t.key(str(task.id)) for task in data.list_tasks(job_id, select=["id"]))
+        return True if wanted <= present else None
+
+    settle(send, landed)
 
 
 def _describe(exc: Any) -> str:

@@ -7,13 +7,16 @@ downloads both and runs
 
     python3 submit_tasks.py tasks.jsonl
 
-with `authenticationTokenSettings: {access: [job]}`: Batch gives it `AZ_BATCH_AUTHENTICATION_TOKEN`
-(a token for this job), `AZ_BATCH_ACCOUNT_URL` and `AZ_BATCH_JOB_ID`. The tasks are added through
-the azure-batch SDK's `create_tasks` (100 per request, concurrent; installed with pip when the node
-lacks it), a window of 5,000 at a time, so any number of tasks fits in little memory. Ids are stable:
-run again (a retried job manager), it adds only what is missing (TaskExists counts as added).
+with Batch's `AZ_BATCH_ACCOUNT_URL` and `AZ_BATCH_JOB_ID`. It signs in with the pool's managed
+identity (`AZURE_CLIENT_ID` in the task's environmentSettings names a user-assigned one; the
+identity needs a Batch data-plane role on the account): the Batch service API 2025-06-01 has no
+`authenticationTokenSettings` any more. Where Batch still hands the task a job token
+(`AZ_BATCH_AUTHENTICATION_TOKEN`: older api-versions, the emulator's tests), that token is used.
+The tasks are added through the azure-batch SDK's `create_tasks` (100 per request, concurrent;
+installed with pip when the node lacks it), a window of 5,000 at a time, so any number of tasks
+fits in little memory. Ids are stable: run again (a retried job manager), it adds only what is missing (TaskExists counts as added).
 
-Stdlib only besides azure-batch. `DEPLOYER_CA_FILE` (tests and the local emulator): the CA bundle
+Stdlib only besides azure-batch (and azure-identity for the managed identity). `DEPLOYER_CA_FILE` (tests and the local emulator): the CA bundle
 to trust.
 """
 
@@ -53,6 +56,15 @@ class _Token:
         return AccessToken(self.token, 2**31 - 1)
 
 
+def _managed_identity() -> Any:
+    try:
+        from azure.identity import ManagedIdentityCredential
+    except ImportError:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--user", "azure-identity"], check=True)
+        from azure.identity import ManagedIdentityCredential
+    return ManagedIdentityCredential(client_id=os.environ.get("AZURE_CLIENT_ID"))
+
+
 def _lines(path: str) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8") as handle:
         for line in handle:
@@ -72,7 +84,8 @@ def main(argv: list[str]) -> int:
     options: dict[str, Any] = {}
     if os.environ.get("DEPLOYER_CA_FILE"):
         options["connection_verify"] = os.environ["DEPLOYER_CA_FILE"]
-    client = client_type(url, _Token(os.environ["AZ_BATCH_AUTHENTICATION_TOKEN"]), **options)
+    token = os.environ.get("AZ_BATCH_AUTHENTICATION_TOKEN")
+    client = client_type(url, _Token(token) if token else _managed_identity(), **options)
     window: list[Any] = []
     added = 0
     for task in _lines(argv[0]):

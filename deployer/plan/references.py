@@ -22,6 +22,7 @@ from deployer.errors import PlanError
 from deployer.plan.model import Action, Change, Plan
 from deployer.plan.planner import parent_name
 from deployer.resources import rules_for
+from deployer.resources.job_schedule import made_by_schedule
 from deployer.resources.normalize import format_path
 from deployer.resources.read import LiveState
 from deployer.stack.model import Address, Kind, Stack
@@ -82,7 +83,7 @@ def _users(live: LiveState) -> Iterator[tuple[Kind, str, str, Any]]:
         yield Kind.BATCH_ACCOUNT, "", account_name, batch.account
         for kind, items in ((Kind.POOL, batch.pools), (Kind.JOB, batch.jobs), (Kind.JOB_SCHEDULE, batch.schedules)):
             for key, body in items.items():
-                if kind is Kind.JOB and body.get("jobScheduleId"):
+                if kind is Kind.JOB and made_by_schedule(body, batch.schedules):
                     continue  # made by a schedule: the schedule is the user
                 yield kind, account_name, str(body.get("name") or body.get("id") or key), body
 

@@ -83,3 +83,13 @@ RULES = KindRules(
     server_set=SERVER_SET,
     loss=loss,
 )
+
+
+def made_by_schedule(job: Mapping[str, Any], schedules: Mapping[str, Any]) -> bool:
+    """Whether a live job was made by one of these job schedules. Batch names a schedule's jobs
+    `{scheduleId}:job-{n}` and the job body holds no link to its schedule (2025-06-01), so the id is
+    the evidence; such a job goes with its schedule (deleting the schedule deletes its jobs)."""
+    head, sep, tail = str(job.get("id") or "").rpartition(":job-")
+    if not sep or not tail.isdigit():
+        return False
+    return head.lower() in {str((body or {}).get("id") or key).lower() for key, body in schedules.items()}

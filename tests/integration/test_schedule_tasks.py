@@ -50,7 +50,6 @@ batchAccounts:
             id: submit
             commandLine: python3 genomics/submit_tasks.py genomics/tasks.jsonl
             resourceFiles: [{{autoStorageContainerName: deployer-tasks, blobPrefix: genomics/}}]
-            authenticationTokenSettings: {{access: [job]}}
             killJobOnCompletion: false
         taskFactory:
           type: repeat

@@ -1,4 +1,4 @@
-"""Pool properties the targeted api-version does not define.
+"""Pool and task properties the targeted api-versions do not define.
 
 The deployer talks to Batch management api-version 2025-06-01 (azure-mgmt-batch 19); a property
 that version lacks is dropped by Azure without a word, so the setting silently has no effect
@@ -16,7 +16,12 @@ STACK_ONLY = frozenset({"changeStrategy", "protect", "identity", "tags", "resour
 MAPPED = frozenset({"applicationPackages"})
 
 
+#: task properties the Batch service API 2025-06-01.21.0 no longer has (the service refuses them)
+SERVICE_REMOVED = frozenset({"authenticationTokenSettings"})
+
+
 def check(view: StackView) -> None:
+    _removed_task_properties(view)
     pools = list(view.pools())
     if not pools:
         return
@@ -34,3 +39,22 @@ def check(view: StackView) -> None:
                        f"{key} is not a pool property in the Batch management API {doc.version} (the version "
                        "this deployer uses): Azure would drop it and the setting would have no effect; remove it",
                        key=True)
+
+
+def _removed_task_properties(view: StackView) -> None:
+    """A job's or schedule's tasks (job manager, preparation, release, tasks) holding a property the
+    Batch service API 2025-06-01.21.0 dropped: the service would refuse the job."""
+    owners = [*view.jobs(), *view.schedules()]
+    stack: list[tuple[tuple[str | int, ...], object]] = [(tuple(node.path), node.value) for _a, node in owners]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key in SERVICE_REMOVED:
+                    view.error((*path, key), f"{key} is not in the Batch service API 2025-06-01.21.0 (the version "
+                               "this deployer uses): the service refuses it. A task that calls Batch signs in "
+                               "with the pool's managed identity instead", key=True)
+                else:
+                    stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, i), item) for i, item in enumerate(value))
