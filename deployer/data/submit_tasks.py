@@ -1,9 +1,8 @@
 """Add the tasks of a task file to the job this runs in: the job manager task of a scheduled job.
 
 `deploy apply` uploads, for a job schedule with `tasks` or a `taskFactory`, the file
-`deployer-tasks/{schedule id}/tasks.jsonl` (one task a line, as the Batch REST API takes it) and
-this script beside it to the Batch account's auto-storage. The schedule's jobManagerTask
-downloads both and runs
+`deployer-tasks/{schedule id}/tasks.jsonl` (one task a line, as the Batch REST API takes it) and this script
+beside it to the Batch account's auto-storage. The schedule's jobManagerTask downloads both and runs
 
     python3 submit_tasks.py tasks.jsonl
 
@@ -11,13 +10,14 @@ with Batch's `AZ_BATCH_ACCOUNT_URL` and `AZ_BATCH_JOB_ID`. It signs in with the 
 identity (`AZURE_CLIENT_ID` in the task's environmentSettings names a user-assigned one; the
 identity needs a Batch data-plane role on the account): the Batch service API 2025-06-01 has no
 `authenticationTokenSettings` any more. Where Batch still hands the task a job token
-(`AZ_BATCH_AUTHENTICATION_TOKEN`: older api-versions, the emulator's tests), that token is used.
-The tasks are added through the azure-batch SDK's `create_tasks` (100 per request, concurrent;
-installed with pip when the node lacks it), a window of 5,000 at a time, so any number of tasks
-fits in little memory. Ids are stable: run again (a retried job manager), it adds only what is missing (TaskExists counts as added).
+(`AZ_BATCH_AUTHENTICATION_TOKEN`: older api-versions, the emulator's tests), that token is used. The
+tasks are added through the azure-batch SDK's `create_tasks` (100 per request, concurrent; installed
+with pip when the node lacks it), a window of 5,000 at a time, so any number of tasks fits in little
+memory. Ids are stable: run again (a retried job manager), it adds only what is missing (TaskExists
+counts as added).
 
-Stdlib only besides azure-batch (and azure-identity for the managed identity). `DEPLOYER_CA_FILE` (tests and the local emulator): the CA bundle
-to trust.
+Stdlib only besides azure-batch (and azure-identity for the managed identity). `DEPLOYER_CA_FILE`
+(tests and the local emulator): the CA bundle to trust.
 """
 
 from __future__ import annotations
