@@ -104,10 +104,15 @@ def convert_files(sources: list[Path], parameter_files: list[Path] | None = None
         skeleton.start(conv, "converted")
     skeleton.batch_account(conv)
     skeleton.order(conv)
+    from deployer.convert.modernize import modernize
+    from deployer.stack.checks.lifecycle import today
     from deployer.stack.schema import schema
 
+    modernize(conv, today())
+
     fit(conv, schema())
-    text = to_yaml(conv.stack, _comments(conv), _header(conv))
+    template = out is not None and out.name.endswith(".j2")  # read as a template: escape `{{` and co.
+    text = to_yaml(conv.stack, _comments(conv), _header(conv), template=template)
     return ConvertResult(text, conv, _validate(text, out))
 
 
@@ -158,6 +163,6 @@ def _validate(text: str, out: Path | None) -> list[Diagnostic]:
     folder = out.parent if out else Path.cwd()
     display = str(out) if out else "<converted stack>"
     with tempfile.TemporaryDirectory(prefix=".deploy-convert-", dir=folder if folder.is_dir() else None) as tmp:
-        scratch = Path(tmp) / "stack.yaml"
+        scratch = Path(tmp) / (out.name if out is not None else "stack.yaml")
         scratch.write_text(text, encoding="utf-8")
         return validate_file(scratch, display).diagnostics

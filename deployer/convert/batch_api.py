@@ -20,6 +20,8 @@ RETIRED = {
     "certificateReferences": "Batch certificates were retired (February 2024); use Azure Key Vault "
                              "through a VM extension or a start task",
     "applicationLicenses": "application licenses (rendering) were retired by Azure Batch",
+    "targetNodeCommunicationMode": "the Batch management API 2025-06-01 has no node communication mode "
+                                   "(classic communication was retired; every pool communicates the simplified way)",
 }
 
 

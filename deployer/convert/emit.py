@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from contextvars import ContextVar
 from typing import Any
 
 import yaml
@@ -15,9 +16,16 @@ import yaml
 from deployer.convert.model import Path
 
 
-def to_yaml(doc: dict[str, Any], comments: dict[Path, list[str]], header: Iterable[str] = ()) -> str:
-    out = [f"# {_quiet(line)}" if line else "#" for line in header]
-    out += _mapping(doc, 0, (), comments)
+def to_yaml(doc: dict[str, Any], comments: dict[Path, list[str]], header: Iterable[str] = (),
+            template: bool = False) -> str:
+    """The stack as YAML. `template`: it will be read as a Jinja2 template (its name ends in .j2),
+    so text that looks like template syntax is escaped; a plain stack keeps it as written."""
+    token = _TEMPLATE.set(template)
+    try:
+        out = [f"# {_quiet(line)}" if line else "#" for line in header]
+        out += _mapping(doc, 0, (), comments)
+    finally:
+        _TEMPLATE.reset(token)
     return "\n".join(out) + "\n"
 
 
@@ -27,16 +35,21 @@ def _comment_lines(path: Path, indent: int, comments: dict[Path, list[str]]) -> 
 
 
 _JINJA = re.compile(r"\{[{%#]")
+_TEMPLATE: ContextVar[bool] = ContextVar("template", default=False)
 
 
 def _quiet(text: str) -> str:
-    """A comment must not open a Jinja2 block: the stack loader renders files that hold one."""
+    """In a template, a comment must not open a Jinja2 block."""
+    if not _TEMPLATE.get():
+        return text
     return _JINJA.sub(lambda m: m.group(0)[0] + " " + m.group(0)[1], text)
 
 
 def _escape(text: str) -> str:
     """Values keep `{{`, `{%` and `{#` (bash's `${#x}`, say) by writing them as Jinja2 string
-    expressions, which the stack loader renders back to the same characters."""
+    expressions, which the stack loader renders back to the same characters (templates only)."""
+    if not _TEMPLATE.get():
+        return text
     return _JINJA.sub(lambda m: "{{ '" + m.group(0) + "' }}", text)
 
 

@@ -145,6 +145,19 @@ def image_lifecycle(publisher: str, offer: str, sku: str) -> Lifecycle | None:
     return None
 
 
+def image_successor(publisher: str, offer: str, sku: str) -> dict[str, str] | None:
+    """The catalog's successor of a retired image, as {publisher, offer, sku, nodeAgentSkuId}."""
+    wanted = sku.strip().lower()
+    for entry in _load("images.json")["images"]:
+        if (entry["publisher"].lower(), entry["offer"].lower()) != (publisher.strip().lower(), offer.strip().lower()):
+            continue
+        skus = [s.lower() for s in entry.get("skus", ())]
+        prefixes = [s.lower() for s in entry.get("skuPrefixes", ())]
+        if (wanted in skus or any(wanted.startswith(p) for p in prefixes)) and isinstance(entry.get("successor"), dict):
+            return dict(entry["successor"])
+    return None
+
+
 def agent_lifecycle(node_agent_sku_id: str) -> Lifecycle | None:
     """Batch's end of support for a node agent SKU (`batch.node.ubuntu 18.04`); None when none."""
     return _agents().get(" ".join(node_agent_sku_id.split()).lower())

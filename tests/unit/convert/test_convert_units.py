@@ -34,8 +34,10 @@ def test_unresolvable_expressions(expression: str) -> None:
     assert isinstance(scope_for({}, {}).resolve(expression), Unresolved)
 
 
-def test_yaml_round_trips_through_the_stack_loader(tmp_path: Path) -> None:
-    """Quoting (YAML 1.2 core), literal blocks, Jinja2-looking text and comments survive."""
+@pytest.mark.parametrize(("name", "template"), [("s.yaml", False), ("s.yaml.j2", True)])
+def test_yaml_round_trips_through_the_stack_loader(tmp_path: Path, name: str, template: bool) -> None:
+    """Quoting (YAML 1.2 core), literal blocks, Jinja2-looking text and comments survive, in a plain
+    stack (kept as written) and in a template (escaped, rendered back)."""
     task = {"id": "0", "commandLine": '/bin/bash -c "n=${#arr[@]}; echo {{x}} {%y%} {#z#}"'}
     doc = {"stack": "rt", "target": {"kind": "local", "resourceGroup": "rg-rt", "location": "westeurope"},
            "batchAccounts": {"main": {"name": "bart01", "pools": {"p": {
@@ -47,9 +49,11 @@ def test_yaml_round_trips_through_the_stack_loader(tmp_path: Path) -> None:
                "scaleSettings": {"autoScale": {"formula": "$TargetDedicatedNodes = 1;\n$x = 2;\n"}},
                "metadata": {"a": "yes", "b": "1.0", "c": "null", "d": "0x1F"}}},
                "jobs": {"j": {"pool": "p", "tasks": [task]}}}}}
-    path = tmp_path / "s.yaml"
-    path.write_text(to_yaml(doc, {("batchAccounts", "main", "jobs", "j"): ["dropped: a {% for %} loop"]},
-                            ["header {{ x }}"]))
+    path = tmp_path / name
+    text = to_yaml(doc, {("batchAccounts", "main", "jobs", "j"): ["dropped: a {% for %} loop"]},
+                   ["header {{ x }}"], template=template)
+    assert ("{{x}}" in text) is not template
+    path.write_text(text)
     result = validate_file(path)
     assert result.ok, result.diagnostics
     assert result.document is not None
