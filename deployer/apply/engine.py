@@ -203,6 +203,16 @@ def destroy_plan(stack: Stack, clients: Any, target_override: str | None = None,
     return PlanRun(stack, Plan(stack.name, target, tuple(selected)), stack.source_sha256, clients, live)
 
 
+def _auto_pools_of_owned_jobs(stack: Stack, jobs: dict[str, dict[str, Any]]) -> set[str]:
+    """The (lower-cased) ids of the pools Batch created for the stack's jobs' autoPoolSpecification."""
+    from deployer.resources.ownership import Ownership, ownership
+
+    return {str(body["executionInfo"]["poolId"]).lower() for body in jobs.values()
+            if (body.get("poolInfo") or {}).get("autoPoolSpecification")
+            and (body.get("executionInfo") or {}).get("poolId")
+            and ownership(Kind.JOB, body, stack.name) is Ownership.OWNED}
+
+
 def _foreign_content(stack: Stack, live: Any, changes: Sequence[Change]) -> list[str]:
     """What a Batch account about to be deleted holds without this stack's marker. (Containers,
     shares and applications carry no marker: they belong to the stack that owns their account.)"""
@@ -215,12 +225,15 @@ def _foreign_content(stack: Stack, live: Any, changes: Sequence[Change]) -> list
             if account is None:
                 continue
             held = []
+            auto_pools = _auto_pools_of_owned_jobs(stack, account.jobs)
             for label, kind, items in (("pool", Kind.POOL, account.pools), ("job", Kind.JOB, account.jobs),
                                        ("job schedule", Kind.JOB_SCHEDULE, account.schedules)):
                 for key, body in items.items():
                     name = str(body.get("name") or body.get("id") or key)
                     if kind == Kind.JOB and made_by_schedule(body, account.schedules):
                         continue  # made by a schedule: goes with it
+                    if kind == Kind.POOL and name.lower() in auto_pools:
+                        continue  # made by Batch for a job of the stack: goes with it
                     if ownership(kind, body, stack.name) is not Ownership.OWNED:
                         held.append(f"{label} {name}")
             if held:

@@ -23,11 +23,12 @@ from deployer.errors import AzureError
 from deployer.resources.ownership import STACK_KEY
 from deployer.stack.model import Kind, Stack
 
-# The fields a plan needs from a job; everything else (stats, execution info) stays on the server.
+# The fields a plan needs from a job; everything else (stats) stays on the server. executionInfo
+# names a job's auto pool (poolId): Batch's pool for the stack's job, not foreign to its account.
 JOB_SELECT = [
     "id", "displayName", "eTag", "lastModified", "state", "priority", "maxParallelTasks", "allowTaskPreemption",
     "constraints", "poolInfo", "onAllTasksComplete", "onTaskFailure", "usesTaskDependencies", "metadata",
-    "jobManagerTask", "jobPreparationTask", "jobReleaseTask", "commonEnvironmentSettings",
+    "jobManagerTask", "jobPreparationTask", "jobReleaseTask", "commonEnvironmentSettings", "executionInfo",
 ]
 
 

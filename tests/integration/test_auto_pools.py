@@ -1,7 +1,7 @@
 """Auto pools on the deployer side: a job's `autoPool` (a stack pool as template, or inline) is
 sent as `poolInfo.autoPoolSpecification` in the Batch service API's names through azure-batch
 against the local emulator; a second plan is empty; a changed auto pool replaces the job.
-(Creating and deleting the pool itself is the emulator's job, being rewritten on branch i12-agent.)"""
+(Batch — here the emulator — creates the pool with the job and deletes it with the job: see the last test.)"""
 
 from __future__ import annotations
 
@@ -97,3 +97,38 @@ def test_number_of_instances_pool_on_an_auto_pool(tmp_path: Path, monkeypatch: p
     finally:
         clients.close()
     assert task.multi_instance_settings.number_of_instances == 3
+
+
+def _pools(state: Path) -> list[str]:
+    clients = Clients.for_emulator_embedded(state)
+    try:
+        return sorted(p.name for p in clients.batch_mgmt.pool.list_by_batch_account("rg-autopools", "baautopools01"))
+    finally:
+        clients.close()
+
+
+def test_the_emulator_creates_and_deletes_the_auto_pools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Apply: Batch creates each job's pool (not the stack's: a plan stays empty and leaves it);
+    a job removed from the stack takes its pool (keepAlive false); destroy takes the rest."""
+    monkeypatch.setenv("DEPLOY_LOCAL_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0")
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(STACK.replace("KEEP", "false"))
+    assert main(["apply", str(stack), "--target", "local", "--auto-approve"]) == 0
+    pools = _pools(tmp_path / "state")
+    assert len(pools) == 3 and "template" in pools
+    auto = [p for p in pools if p != "template"]
+    assert sum(p.startswith("nightly_") for p in auto) == 1
+    assert main(["plan", str(stack), "--target", "local", "--detailed-exitcode"]) == 0
+
+    stack.write_text(STACK.replace("KEEP", "false").split("      inline:")[0])  # the job `inline` goes
+    assert main(["apply", str(stack), "--target", "local", "--auto-approve"]) == 0
+    assert [p for p in _pools(tmp_path / "state") if p != "template"] == [p for p in auto if p.startswith("nightly_")]
+    assert main(["plan", str(stack), "--target", "local", "--detailed-exitcode"]) == 0
+
+    capsys.readouterr()
+    assert main(["destroy", str(stack), "--target", "local", "--auto-approve"]) == 0, capsys.readouterr().err
+    assert main(["plan", str(stack), "--target", "local", "--detailed-exitcode"]) == 2
+    out = capsys.readouterr().out
+    assert "batchAccounts.main will be created" in out and "pools.template will be created" in out

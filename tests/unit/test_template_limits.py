@@ -17,7 +17,7 @@ from deployer.stack.template import render_stack_text
 def render_errors(tmp_path: Path, text: str) -> list[str]:
     (tmp_path / ".git").mkdir(exist_ok=True)
     try:
-        render_stack_text(text, "s.yaml", tmp_path)
+        render_stack_text(text, "s.yaml.j2", tmp_path)
     except StackError as exc:
         return [d.format() for d in exc.diagnostics]
     return []
@@ -69,7 +69,7 @@ def test_builders_are_bounded_and_reported_at_their_line(tmp_path, expression):
     finally:
         tracemalloc.stop()
     assert len(found) == 1, found
-    assert found[0].startswith("s.yaml:3:"), found
+    assert found[0].startswith("s.yaml.j2:3:"), found
     assert "error: template error:" in found[0]
     assert peak < 128 * 1024 * 1024, f"{peak / 1e6:.0f} MB spent before the limit stopped it"
 
@@ -92,7 +92,7 @@ def test_builders_are_bounded_and_reported_at_their_line(tmp_path, expression):
 )
 def test_ordinary_use_is_unchanged(tmp_path, expression, rendered):
     (tmp_path / ".git").mkdir(exist_ok=True)
-    out = render_stack_text(f"v: {expression}\n", "s.yaml", tmp_path)
+    out = render_stack_text(f"v: {expression}\n", "s.yaml.j2", tmp_path)
     assert out.text == f"v: {rendered}\n"
 
 
@@ -102,11 +102,11 @@ def test_an_oversized_render_points_at_the_line_that_was_rendering(tmp_path):
             "big: {{ s }}{{ s }}\n"
             "{% endfor %}\n")
     found = render_errors(tmp_path, text)
-    assert len(found) == 1 and found[0].startswith("s.yaml:4:"), found
+    assert len(found) == 1 and found[0].startswith("s.yaml.j2:4:"), found
     assert "over 8 MB" in found[0]
 
 
 def test_an_oversized_first_line_is_not_reported_at_1_1(tmp_path):
     text = "a: {{ 'x' * 5000000 }}{{ 'y' * 5000000 }}\nb: 1\n"
     found = render_errors(tmp_path, text)
-    assert len(found) == 1 and found[0].startswith("s.yaml:1:4:"), found
+    assert len(found) == 1 and found[0].startswith("s.yaml.j2:1:4:"), found

@@ -47,7 +47,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ..batch_data import models, pools
+from ..batch_data import auto_pools, models, pools
 from ..batch_mgmt import models as mgmt
 from ..core import Doc, Store, clock
 from . import environment, files, layout, process, rules
@@ -273,7 +273,7 @@ class Agent(NodeLifecycle):
             if not self.store.any_state(models.KIND_TASK, ("active",), parent=job.key):
                 continue
             queued_any = True
-            pool_id = (job.body.get("poolInfo") or {}).get("poolId")
+            pool_id = auto_pools.pool_id_of(job.body)
             pool = mgmt.pool_of(self.store, account, pool_id, now) if pool_id else None
             if pool is None:
                 continue

@@ -7,7 +7,8 @@ ids are case-insensitive and case-preserving, as the service's are):
     batchTask         {job key}/tasks/{task id lower}              parent: job key
     batchJobSchedule  {account key}/jobschedules/{id lower}        parent: account key
 
-Pools, accounts, keys and quotas belong to batch_mgmt (`..batch_mgmt.models`); pools are only read.
+Pools, accounts, keys and quotas belong to batch_mgmt (`..batch_mgmt.models`); pools are only read,
+except a job's auto pool, created with the job and deleted when its life ends (`auto_pools`).
 
 Time. Nothing runs in a thread; every document keeps timestamps and is *settled* when it is read
 or written (`settle_job`, `settle_schedule`): what became due since is written back (so ETags
@@ -52,7 +53,7 @@ from ..batch_mgmt import models as mgmt
 from ..batch_mgmt import secrets
 from ..core import ApiError, Doc, StaleWrite, Store, clock
 from ..core import etag as etags
-from . import errors, pools, schedules
+from . import auto_pools, errors, pools, schedules
 
 KIND_JOB = "batchJob"
 KIND_TASK = "batchTask"
@@ -425,6 +426,8 @@ def _settle(store: Store, doc: Doc, settled_body: SettledBody) -> Doc | None:
                     doc = current
                     continue
                 body, writes, changed = settled_body(current, True)
+                if current.kind == KIND_JOB:  # its life may just have ended: so may its auto pool's
+                    auto_pools.release(store, current.parent, current.body, body)
                 if body is None:
                     store.delete_prefix(doc.key + "/")
                     store.delete(doc.kind, doc.key)
@@ -563,7 +566,7 @@ def _begin(
 
 
 def _job_pool(store: Store, account: Doc, job_body: dict[str, Any], now: float) -> Doc | None:
-    pool_id = (job_body.get("poolInfo") or {}).get("poolId")
+    pool_id = auto_pools.pool_id_of(job_body)
     return mgmt.pool_of(store, account, pool_id, now) if pool_id else None
 
 
@@ -821,8 +824,12 @@ def create_job(store: Store, account: Doc, payload: Any) -> Doc:
         )
         key = JOBS.key(account, job_id)
         store.delete_prefix(key + "/")  # tasks of a job deleted earlier with the same id, if any
+        auto_pool = auto_pools.create_for_job(store, account, spec["poolInfo"])  # secrets in clear, as sent
         spec = secrets.digest(spec, secrets.JOB_SECRETS, secrets.salt_of(store))
-        job = store.put(KIND_JOB, key, _new_job_body(job_id, spec, now), parent=account.key)
+        body = _new_job_body(job_id, spec, now)
+        if auto_pool is not None:
+            body["meta"]["autoPool"] = auto_pool
+        job = store.put(KIND_JOB, key, body, parent=account.key)
         if spec.get("jobManagerTask") and agent_settings.execution_enabled(store):
             _add_job_manager_task(store, job, spec["jobManagerTask"], now)
         return job
@@ -1011,7 +1018,7 @@ def render_job(doc: Doc, base_url: str, account: Doc) -> dict[str, Any]:
     ex: dict[str, Any] = {"startTime": clock.iso(m["created"])}
     if m.get("endTime") is not None:
         ex["endTime"] = clock.iso(m["endTime"])
-    pool_id = (b.get("poolInfo") or {}).get("poolId")
+    pool_id = auto_pools.pool_id_of(doc.body)
     if pool_id:
         ex["poolId"] = pool_id
     if m.get("terminateReason"):
@@ -1215,7 +1222,7 @@ def pool_task_metrics(store: Store, account: Doc, pool_name: str, now: float | N
     now = clock.now() if now is None else now
     totals = {"active": 0, "running": 0, "succeeded": 0, "failed": 0}
     for job in list_jobs(store, account, now):
-        if str((job.body.get("poolInfo") or {}).get("poolId", "")).lower() != pool_name.lower():
+        if str(auto_pools.pool_id_of(job.body) or "").lower() != pool_name.lower():
             continue
         counts = task_counts(list_tasks(store, account, job.body["id"], now)[1])["taskCounts"]
         for state in totals:
