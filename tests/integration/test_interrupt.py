@@ -29,7 +29,8 @@ def test_ctrl_c_during_apply_says_what_was_in_flight(tmp_path: Path, capsys, mon
             os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does: SIGINT to the process
 
     monkeypatch.setattr(Progress, "__call__", press_ctrl_c_when_the_pool_starts)
-    code = main(["apply", str(stack), "--auto-approve", "--format", fmt])
+    # one change at a time: what is in flight when the pool starts is exactly the pool
+    code = main(["apply", str(stack), "--auto-approve", "--format", fmt, "--parallelism", "1"])
     captured = capsys.readouterr()
     assert code == 130, captured.out + captured.err
     assert captured.err.strip().endswith("error: interrupted")

@@ -184,9 +184,11 @@ class NodeLifecycle:
         if kind == "release":
             wall = min(wall or RELEASE_WALL_SECONDS, RELEASE_WALL_SECONDS)
         self.aux.append(Aux(kind, node, Proc(popen, now, now + wall if wall else None), job_key, spec, retries))
-        self._write_prep_info(job_key, node, kind, {"state": "running", "startTime": clock.iso(now),
-                                                   "retryCount": retries,
-                                                   "taskRootDirectory": layout.task_relative(job_id, tdir.name)})
+        info: dict[str, Any] = {"state": "running", "startTime": clock.iso(now),
+                                "taskRootDirectory": layout.task_relative(job_id, tdir.name)}
+        if kind == "prep":  # a release task's execution info has no retryCount in the API (it is never retried)
+            info["retryCount"] = retries
+        self._write_prep_info(job_key, node, kind, info)
         return None
 
     def _start_prep(self, account: Doc, job: Doc, node: Node, now: float, retries: int = 0) -> None:
