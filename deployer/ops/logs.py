@@ -6,8 +6,10 @@ read in byte ranges (`ocp-range: bytes=first-last`) after their size (get-task-f
 * `TASK` — the whole of `stdout.txt` (`--stderr`: `stderr.txt`, `--file PATH`: any file under the
   task's directory), CHUNK bytes per request;
 * `--follow` — the file as it grows: each poll reads its size and, when it grew, only the new
-  bytes; when it did not, the task's state; it stops once the task completed and the file is
-  read to its end;
+  bytes; when it did not, the task's state (2 requests per quiet poll); it stops once the task
+  completed and the file is read to its end. It may start before the task: until the task has
+  started on a node Batch answers 409 TaskNotStarted about its files, which reads as "nothing yet";
+  a file the completed task never wrote is an error;
 * no TASK, or `--failed` — the last `--lines` lines of every failed task of the job (the failed
   tasks are one `$filter=executionInfo/result eq 'failure'` list, never the whole task list):
   stdout and stderr, or the one file `--stderr` / `--file` names.
