@@ -6,8 +6,10 @@ read in byte ranges (`ocp-range: bytes=first-last`) after their size (get-task-f
 * `TASK` — the whole of `stdout.txt` (`--stderr`: `stderr.txt`, `--file PATH`: any file under the
   task's directory), CHUNK bytes per request;
 * `--follow` — the file as it grows: each poll reads its size and, when it grew, only the new
-  bytes; when it did not, the task's state; it stops once the task completed and the file is
-  read to its end;
+  bytes; when it did not, the task's state (2 requests per quiet poll); it stops once the task
+  completed and the file is read to its end. It may start before the task: until the task has
+  started on a node Batch answers 409 TaskNotStarted about its files, which reads as "nothing yet";
+  a file the completed task never wrote is an error;
 * no TASK, or `--failed` — the last `--lines` lines of every failed task of the job (the failed
   tasks are one `$filter=executionInfo/result eq 'failure'` list, never the whole task list):
   stdout and stderr, or the one file `--stderr` / `--file` names.
@@ -20,7 +22,16 @@ import time
 from typing import Any, BinaryIO
 
 from deployer.errors import AzureError, UsageError
-from deployer.ops.reader import Account, StackReader, _call, file_size, read_range, rest, tail
+from deployer.ops.reader import (
+    Account,
+    StackReader,
+    TaskNotStartedError,
+    _call,
+    file_size,
+    read_range,
+    rest,
+    tail,
+)
 from deployer.stack.model import Kind
 
 CHUNK = 4 * 1024 * 1024
@@ -77,7 +88,14 @@ def run_logs(reader: StackReader, job: str, task: str | None, *, stderr: bool = 
 
 
 def _size(data: Any, job_id: str, task_id: str, path: str, *, missing_ok: bool = False) -> int:
-    size = file_size(data, job_id, task_id, path)
+    """The file's size; with `missing_ok` (following) 0 while the task has not started or has not
+    written the file yet."""
+    try:
+        size = file_size(data, job_id, task_id, path)
+    except TaskNotStartedError:
+        if missing_ok:
+            return 0
+        raise
     if size is not None:
         return size
     if missing_ok:  # not written yet
@@ -105,13 +123,22 @@ def _follow(data: Any, job_id: str, task_id: str, path: str, interval: float, st
     offset = 0
     while True:
         size = _size(data, job_id, task_id, path, missing_ok=True)
+        if size < offset:  # written anew (the task was retried): from its start again
+            offset = 0
         if size > offset:
             stream.write(read_range(data, job_id, task_id, path, offset, size - 1))
             stream.flush()
             offset = size
             continue
         if _task_state(data, job_id, task_id) == "completed":
-            size = _size(data, job_id, task_id, path, missing_ok=True)  # written between the two reads
+            try:
+                found = file_size(data, job_id, task_id, path)  # written between the two reads?
+            except TaskNotStartedError:  # terminated before it ever ran on a node
+                sys.stderr.write(f"task {task_id} of job {job_id} completed without running: it has no files\n")
+                return 0
+            if found is None:  # it ran, and never wrote that file
+                raise AzureError(f"task {task_id} of job {job_id} has no file {path}")
+            size = found
             if size > offset:
                 stream.write(read_range(data, job_id, task_id, path, offset, size - 1))
                 stream.flush()

@@ -497,17 +497,31 @@ def tail(data: Any, job_id: str, task_id: str, path: str, lines: int, max_bytes:
     return found[-lines:] if lines else found
 
 
+class TaskNotStartedError(AzureError):
+    """The task has no directory yet: Batch answers 409 (TaskNotStarted) about its files until it
+    started on a node (the HEAD of get-task-file-properties carries no body: the status says it)."""
+
+
 def file_size(data: Any, job_id: str, task_id: str, path: str) -> int | None:
-    """The size of a task's file in bytes (get-task-file-properties); None when there is no such file."""
-    from azure.core.exceptions import ResourceNotFoundError
+    """The size of a task's file in bytes (get-task-file-properties); None when there is no such file.
+    Raises TaskNotStartedError while the task has not started on a node."""
+    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+    not_started = False
 
     def properties() -> Any:
+        nonlocal not_started
         try:
             return data.get_task_file_properties(job_id, task_id, path)
         except ResourceNotFoundError:
             return None
+        except ResourceExistsError:  # 409 TaskNotStarted
+            not_started = True
+            return None
 
     found = _call(f"file {path} of task {task_id} (job {job_id})", properties)
+    if not_started:
+        raise TaskNotStartedError(f"task {task_id} of job {job_id} has not started yet: it has no files")
     return None if found is None else int(getattr(found, "content_length", None) or 0)
 
 

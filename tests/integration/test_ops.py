@@ -1,9 +1,10 @@
 """`deploy status`, `wait`, `logs`, `outputs` and `apply --wait-for-nodes` through the command line,
 on the local target (embedded emulator) and on a served emulator, through the real SDK clients.
 
-Today's emulator completes every task with exit code 0 after DEPLOY_EMULATOR_TASK_SECONDS; a failed
-task is made by terminating a running task through the SDK (Batch records it as a failure,
-TaskEnded), which the local node agent's real exit codes will not change."""
+These run with the node agent off (DEPLOY_LOCAL_EXECUTE=0): every task completes with exit code 0
+after DEPLOY_EMULATOR_TASK_SECONDS, and a failed task is made by terminating a running task through
+the SDK (Batch records it as a failure, TaskEnded). The same commands over tasks that really run
+(a real `exit 3`, its stderr, `logs --follow`) are in tests/integration/agent/test_ops_tasks.py."""
 
 from __future__ import annotations
 

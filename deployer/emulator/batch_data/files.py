@@ -81,13 +81,16 @@ def _get(req: Request, base: Path, base_url: str, file_path: str, *, head: bool)
     headers = _headers(path, url)
     if head or path.is_dir():
         return Response(200, b"", headers)
-    data = path.read_bytes()
     raw = req.headers.get("ocp-range") or req.headers.get("Range")
-    if raw:
+    with path.open("rb") as f:  # one open file: its size and bytes agree while a task appends
+        size = os.fstat(f.fileno()).st_size
+        if not raw:
+            data = f.read(size)
+            headers["Content-Length"] = str(len(data))
+            return Response(200, data, headers)
         m = _RANGE.match(raw)
         if m is None or (not m.group(1) and not m.group(2)):
             raise errors.invalid_range(raw)
-        size = len(data)
         if m.group(1):
             start = int(m.group(1))
             end = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
@@ -95,12 +98,12 @@ def _get(req: Request, base: Path, base_url: str, file_path: str, *, head: bool)
             start, end = max(0, size - int(m.group(2))), size - 1
         if start >= size or start > end:
             raise errors.invalid_range(raw)
-        data = data[start : end + 1]
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-        headers["Content-Length"] = str(len(data))
-        return Response(200, data, headers)  # the service answers 200 (azure-batch accepts nothing else)
+        f.seek(start)  # only the bytes asked for: a follow of a large file reads what is new
+        data = f.read(end + 1 - start)
+    end = start + len(data) - 1
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(len(data))
-    return Response(200, data, headers)
+    return Response(200, data, headers)  # the service answers 200 (azure-batch accepts nothing else)
 
 
 def _delete(req: Request, base: Path, file_path: str) -> Response:
