@@ -101,26 +101,37 @@ class Agent(NodeLifecycle):
         self._stopped.set()
         self.notify()
 
-    def run(self, *, idle_exit: float | None = None) -> None:
-        """Tick until stopped (or, with `idle_exit`, until nothing ran for that many seconds)."""
+    def run(self, *, idle_exit: float | None = None, stuck_exit: float | None = None) -> str:
+        """Tick until stopped (or, with `idle_exit`, until nothing ran for that many seconds; or,
+        with `stuck_exit`, until tasks stayed queued that long with nothing running or starting:
+        no node for them, a pool over quota). Returns "stopped", "idle" or "stuck"."""
         self.recover()
         idle_since: float | None = None
+        progress_at = time.monotonic()
         wait = IDLE_WAIT_SECONDS
         try:
             while not self._stopped.is_set():
+                if not self.data_dir.is_dir():  # the data directory was deleted under us: nothing left to run
+                    log.info("node agent: %s is gone; stopping", self.data_dir)
+                    return "stopped"
                 try:
                     busy = self.tick()
                 except Exception:  # noqa: BLE001 - one bad tick must not stop every task: log, go on
                     log.exception("node agent: a scheduling pass failed; retrying")
                     self._stopped.wait(0.5)
                     busy = True
+                now = time.monotonic()
+                if self.runs or self.aux or self._started:
+                    progress_at = now
+                elif stuck_exit is not None and now - progress_at >= stuck_exit:
+                    log.info("node agent: tasks queued for %.0f s and none can start; leaving", now - progress_at)
+                    return "stuck"
                 if busy:
                     idle_since = None
                 elif idle_exit is not None:
-                    now = time.monotonic()
                     idle_since = idle_since or now
                     if now - idle_since >= idle_exit:
-                        return
+                        return "idle"
                 # Nothing running and nothing started: queued tasks wait for capacity (no node,
                 # a failed dependency...): look less and less often, up to once a second.
                 quiet = not self.runs and not self.aux and not self._started
@@ -128,6 +139,7 @@ class Agent(NodeLifecycle):
                 self._wait(wait)
         finally:
             self.shutdown()
+        return "stopped"
 
     def _wait(self, timeout: float) -> None:
         """Sleep until a process ends, `notify()` is called, or `timeout` passes."""

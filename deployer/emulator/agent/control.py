@@ -32,6 +32,8 @@ from . import settings
 LOCK_NAME = "agent.lock"
 LOG_NAME = "agent.log"
 IDLE_EXIT_SECONDS = 2.0  # DEPLOY_AGENT_IDLE_SECONDS overrides (tests make it short)
+#: a background agent leaves when tasks stay queued this long with nothing running or starting
+STUCK_EXIT_SECONDS = 600.0  # DEPLOY_AGENT_STUCK_SECONDS overrides
 EXECUTE_ENV = "DEPLOY_LOCAL_EXECUTE"
 
 _threads: dict[Path, AgentThread] = {}
@@ -215,10 +217,14 @@ def start_thread(data_dir: str | os.PathLike[str]) -> AgentThread:
 
 
 def _idle_seconds() -> float:
+    return _seconds("DEPLOY_AGENT_IDLE_SECONDS", IDLE_EXIT_SECONDS)
+
+
+def _seconds(variable: str, default: float) -> float:
     try:
-        return max(0.0, float(os.environ.get("DEPLOY_AGENT_IDLE_SECONDS", "") or IDLE_EXIT_SECONDS))
+        return max(0.0, float(os.environ.get(variable, "") or default))
     except ValueError:
-        return IDLE_EXIT_SECONDS
+        return default
 
 
 def run_background(data_dir: Path) -> int:
@@ -236,8 +242,12 @@ def run_background(data_dir: Path) -> int:
         record_pid(fd)
         try:
             agent = Agent(data_dir)
-            agent.run(idle_exit=_idle_seconds())
+            ended = agent.run(idle_exit=_idle_seconds(), stuck_exit=_seconds("DEPLOY_AGENT_STUCK_SECONDS",
+                                                                              STUCK_EXIT_SECONDS))
         finally:
             unlock(fd)
-        if not has_work(store):
+        # Stuck: tasks are queued that no node can take (a pool of 0 nodes, over quota): leave rather
+        # than wait on a laptop forever; the next read of a task (status, wait) or write starts an
+        # agent again (ensure_for_reads / wake).
+        if ended != "idle" or not Path(data_dir).is_dir() or not has_work(store):
             return 0
