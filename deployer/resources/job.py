@@ -221,10 +221,23 @@ def canonical_live(rest: Mapping[str, Any]) -> dict[str, Any]:
     return insert_fingerprints(apply_forms(body, RULES.tree) or {}, fingerprints, RULES)
 
 
+#: Stretching of the task-list fingerprint: none (one PBKDF2 round = a salted SHA-256).
+TASKS_FINGERPRINT_ITERATIONS = 1
+
+
 def tasks_fingerprint(spec: Mapping[str, Any]) -> str:
-    """The fingerprint a writer records (`deployer.fingerprint.tasks`) when it adds a job's tasks."""
+    """The fingerprint a writer records (`deployer.fingerprint.tasks`) when it adds a job's tasks.
+
+    Salted but not stretched (`TASKS_FINGERPRINT_ITERATIONS`), unlike the fingerprints of secret
+    values: what it is taken of is the stack's own task list, in the stack's spelling, where a
+    secret can only appear as its reference (`{secret: env:NAME}`, never resolved here), and
+    every command line, setting and URL in it is readable from the live tasks anyway. Stretching
+    protects a low-entropy *secret* from guessing; here it protected nothing and cost one 20,000-round
+    derivation per job on every plan (25 s of a 5,000-job no-change plan). Fingerprints recorded
+    earlier keep their own round count and still verify (at their old cost, until rewritten).
+    """
     tasks = apply_forms(copy.deepcopy(list(spec.get("tasks") or [])), RULES.tree.child("tasks"))
-    return n.fingerprint(n.canonical_json([] if tasks is n.MISSING else tasks))
+    return n.fingerprint(n.canonical_json([] if tasks is n.MISSING else tasks), iterations=TASKS_FINGERPRINT_ITERATIONS)
 
 
 def loss(rest: Mapping[str, Any]) -> list[str]:
