@@ -4,6 +4,7 @@ formula's next evaluation) and their outputs land in the emulated containers."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,60 @@ def test_media_transcode_runs_the_package_and_writes_renditions(local, capsys: p
     assert f"input: input/trailer.mov ({sample} bytes" in renditions["trailer/trailer-1080p.mp4"]
     assert "filter: scale=-2:1080" in renditions["trailer/trailer-1080p.mp4"]
     assert "filter: scale=-2:720" in renditions["trailer/trailer-720p.mp4"]
+
+
+SOLVER_FILES = {  # what the stack expects on its `projects` file server (not part of the stack)
+    "tools/solver/bin/solver": "#!/bin/sh\necho solver\n",
+    "wing-a320/mesh.sh": "#!/bin/sh\necho meshed > mesh.out\n",
+    "wing-a320/run-solver.sh": "#!/bin/sh\ntest -x \"$1/bin/solver\" && echo \"solved on $2\" > solution.txt\n",
+    "wing-a320/post.sh": "#!/bin/sh\necho 'station,load'\necho 'root,42.0'\n",
+    "wing-a320/report.sh": "#!/bin/sh\necho report\n",
+}
+
+
+def test_hpc_outputs_land_with_the_sas_made_at_apply(local, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """hpc.yaml as written, on the local target: the MPI pool needs 480 dedicated cores (a quota
+    raised as on Azure), the CIFS share holds the case (placed where the local target backs it);
+    postprocess's loads.csv reaches the results container with the write-only SAS the deployer
+    made at apply time (`sas: {expiry: P2D}`)."""
+    stacks, data_dir, clients = local
+    monkeypatch.setenv("DEPLOY_EMULATOR_BATCH_QUOTAS", "dedicatedCoreQuota=480")
+    monkeypatch.setenv("HPC_SMB_PASSWORD", "local-test-password")
+    share = data_dir / "mounts" / "cifs" / "10.50.4.5_projects"
+    for name, body in SOLVER_FILES.items():
+        path = share / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body)
+        path.chmod(0o755)
+    # The start task writes /etc as root on Azure. Run as root (CI containers), the local target
+    # would write this machine's /etc: the test points it at the node's own directory instead.
+    path = stacks / "hpc.yaml"
+    text = path.read_text()
+    assert text.count("/etc/security/limits.d/") == 1
+    path.write_text(text.replace("/etc/security/limits.d/", "$AZ_BATCH_NODE_SHARED_DIR/"))
+    stack = str(path)
+    assert main(["apply", stack, "--target", "local", "--auto-approve"]) == 0, capsys.readouterr()
+    capsys.readouterr()
+    code = main(["wait", stack, "--target", "local", "--timeout", "60s"])
+    out = capsys.readouterr()
+    assert code == 0, out
+    account = clients.batch_mgmt.batch_account.get("rg-hpc", "bahpcweu")
+    data = clients.batch_data(account.account_endpoint)
+    for task in ("mesh", "solve", "postprocess", "report"):
+        info = data.get_task("wing-study", task).execution_info
+        assert (info.exit_code, info.result) == (0, "success"), (task, info.failure_info)
+    url = data.get_task("wing-study", "postprocess").output_files[0].destination.container.container_url
+    assert "sig=" in url and "sp=w" in url  # the credential the deployer made, write only
+    storage = clients.storage.storage_accounts.get_properties("rg-hpc", "sthpcresults")
+    results = clients.blob(storage.primary_endpoints.blob).get_container_client("results")
+    assert [b.name for b in results.list_blobs()] == ["wing-a320/loads.csv"]
+    assert results.download_blob("wing-a320/loads.csv").readall() == b"station,load\nroot,42.0\n"
+    for node in data.list_nodes("mpi"):
+        assert node.start_task_info.result == "success"
+        stderr = b"".join(data.download_node_file("mpi", node.id, "startup/stderr.txt")).decode()
+        if os.getuid() == 0:
+            limits = b"".join(data.download_node_file("mpi", node.id, "shared/99-batch-rdma.conf")).decode()
+            assert limits == "* soft memlock unlimited\n* hard memlock unlimited\n"
+        else:
+            assert stderr == "not root: memlock limit left unchanged\n"  # said, not silently skipped
