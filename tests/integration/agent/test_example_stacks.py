@@ -137,3 +137,21 @@ def test_hpc_outputs_land_with_the_sas_made_at_apply(local, monkeypatch: pytest.
             assert limits == "* soft memlock unlimited\n* hard memlock unlimited\n"
         else:
             assert stderr == "not root: memlock limit left unchanged\n"  # said, not silently skipped
+
+
+
+def test_hpc_start_task_as_a_user_says_so_and_succeeds(tmp_path: Path) -> None:
+    """The start task of hpc.yaml as Batch runs it (split, no shell) by a user who is not root:
+    exit 0 and a line on stderr, nothing written. Run as `nobody` when this process is root."""
+    import shlex
+    import subprocess
+
+    import yaml
+
+    stack = yaml.safe_load((copy_stacks(tmp_path) / "hpc.yaml").read_text())
+    command = stack["batchAccounts"]["hpc"]["pools"]["mpi"]["startTask"]["commandLine"]
+    argv = shlex.split(command)
+    if os.getuid() == 0:
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "not root: memlock limit left unchanged\n")
