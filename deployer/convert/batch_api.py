@@ -99,8 +99,10 @@ def pool(conv: Conversion, spec: dict[str, Any], src: str, address: Path) -> dic
         out["mountConfiguration"] = [
             mount(conv, m, f"{src}.mountConfiguration.{i}", (*address, "mountConfiguration", i), pool_id)
             for i, m in enumerate(spec.pop("mountConfiguration") or [])]
-    if "targetNodeCommunicationMode" in spec:
-        out["targetNodeCommunicationMode"] = spec.pop("targetNodeCommunicationMode")
+    if "targetNodeCommunicationMode" in spec:  # not in the management API 2025-06-01: validate refuses it
+        conv.drop(f"{src}.targetNodeCommunicationMode", address,
+                  f"targetNodeCommunicationMode ({spec.pop('targetNodeCommunicationMode')}): the Batch management "
+                  "API 2025-06-01 has no such pool property (nodes communicate the simplified way)")
     for key in ("identity", "upgradePolicy", "resourceTags"):
         if key in spec:
             out[key] = spec.pop(key)
