@@ -101,8 +101,6 @@ def pool(conv: Conversion, spec: dict[str, Any], src: str, address: Path) -> dic
         out["mountConfiguration"] = [
             mount(conv, m, f"{src}.mountConfiguration.{i}", (*address, "mountConfiguration", i), pool_id)
             for i, m in enumerate(spec.pop("mountConfiguration") or [])]
-    if "targetNodeCommunicationMode" in spec:
-        out["targetNodeCommunicationMode"] = spec.pop("targetNodeCommunicationMode")
     for key in ("identity", "upgradePolicy", "resourceTags"):
         if key in spec:
             out[key] = spec.pop(key)

@@ -224,7 +224,8 @@ def recorded_digest(rest: Mapping[str, Any]) -> str | None:
 
 
 def tasks_fingerprint(spec: Mapping[str, Any], base_dir: Any = None) -> str:
-    """The fingerprint a writer records (`deployer.fingerprint.tasks`) once a job's tasks are in."""
+    """The fingerprint a writer records (`deployer.fingerprint.tasks`) once a job's tasks are in
+    (salted, not stretched: deployer.resources.tasks.record says why)."""
     return tasks.record(tasks.digest_of(spec, base_dir)[0])
 
 

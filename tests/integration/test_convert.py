@@ -23,7 +23,7 @@ def _shipyard(name: str, jobs: str = "jobs.yaml") -> list[str]:
 CASES = {
     "batch-json": (["batch-json/pool.json"], [
         "pool.json: $.certificateReferences",
-        "pool.json: $.targetNodeCommunicationMode",
+        "pool.json: $.targetNodeCommunicationMode",  # not in the management API 2025-06-01
     ]),
     "shipyard-blast": (_shipyard("blast-cpu", "jobs-blast.yaml"), [
         "credentials.yaml: credentials.batch.account_key",

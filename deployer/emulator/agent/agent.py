@@ -633,7 +633,9 @@ class Agent(NodeLifecycle):
         succeeded = failure is None and code == 0
         if kind is None:
             try:
-                files.upload_output_files(self.store, run.body.get("outputFiles"), run.task_dir / "wd", succeeded)
+                pool = self.store.get(mgmt.KIND_POOL, run.nodes[0].pool_key) if run.nodes else None
+                files.upload_output_files(self.store, run.body.get("outputFiles"), run.task_dir / "wd", succeeded,
+                                          files.pool_identities(pool))
             except (files.DataError, OSError) as exc:
                 failure = rules.failure_info(getattr(exc, "code", "FileUploadMiscError"),
                                              getattr(exc, "message", str(exc)))

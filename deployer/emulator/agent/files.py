@@ -4,7 +4,10 @@
   and `httpUrl` naming this emulator's blob endpoint (`.../blob/{account}/{container}[/{blob}]`,
   any SAS ignored), with `blobPrefix`, `filePath` and `fileMode`;
 - output files: `filePattern` (relative to the task's working directory, `**` allowed) uploaded to
-  `destination.container.containerUrl` (+ `path`) when `uploadOptions.uploadCondition` holds;
+  `destination.container.containerUrl` (+ `path`) when `uploadOptions.uploadCondition` holds,
+  with a credential as on Azure: `identityReference` naming one of the pool's identities, or a SAS
+  in the URL that the emulated blob service verifies (signature, expiry, write permission);
+  without one the task fails with FileUploadMiscError, so the mistake shows on a laptop;
 - application packages: the package's zip from auto-storage, unzipped into the node's
   applications directory (execute bits kept);
 - mounts: each `mountConfiguration` entry becomes `fsmounts/{relativeMountPath}`, a link to one
@@ -141,7 +144,41 @@ def _glob_root(pattern: str) -> str:
     return "/".join(fixed)
 
 
-def upload_output_files(store: Store, outputs: Any, wd: Path, succeeded: bool) -> None:
+def pool_identities(pool: Doc | None) -> frozenset[str]:
+    """The user-assigned identities of a pool (resource ids, lower case): what a node can use."""
+    identity = (pool.body.get("identity") if pool is not None else None) or {}
+    users = identity.get("userAssignedIdentities") if isinstance(identity, dict) else None
+    return frozenset(str(rid).lower() for rid in (users or {}))
+
+
+def _check_upload_credential(dest: dict[str, Any], ref: ContainerRef, identities: frozenset[str]) -> None:
+    """A node writes to a container only with a credential, as on Azure: the pool's managed
+    identity named by `identityReference`, or a SAS in the URL that is valid now and allows
+    writing. (Role assignments on the container are not checked locally: an identity of the pool
+    is taken as allowed.) DataError FileUploadMiscError naming what is wrong otherwise."""
+    from ..blob import auth as blob_auth
+    from ..core import ApiError
+
+    reference = dest.get("identityReference")
+    if isinstance(reference, dict) and reference.get("resourceId"):
+        if str(reference["resourceId"]).lower() not in identities:
+            raise DataError("FileUploadMiscError", f"The identity {reference['resourceId']} named by the output "
+                            "file's identityReference is not an identity of the pool.")
+        return
+    url = str(dest.get("containerUrl") or "")
+    try:
+        blob_auth.check_sas_url(ref.account, urlparse(url).query, container=ref.container, blob=None,
+                                permission="wc")
+    except ApiError as exc:
+        detail = "; ".join(str(d.get("value")) for d in exc.details or [] if isinstance(d, dict) and d.get("value"))
+        raise DataError("FileUploadMiscError", f"The upload to container {ref.container!r} was refused: {exc.code} "
+                        f"({detail or exc.message}). An output file needs a credential: identityReference "
+                        "(a pool identity) or a SAS allowing write in containerUrl.") from None
+
+
+def upload_output_files(store: Store, outputs: Any, wd: Path, succeeded: bool,
+                        identities: frozenset[str] = frozenset()) -> None:
+    """Upload the output files whose condition holds; `identities`: the pool's (`pool_identities`)."""
     for of in outputs or []:
         if not isinstance(of, dict):
             continue
@@ -152,6 +189,7 @@ def upload_output_files(store: Store, outputs: Any, wd: Path, succeeded: bool) -
         dest = ((of.get("destination") or {}).get("container")) or {}
         ref = parse_url(store, str(dest.get("containerUrl") or ""))
         container = _container(store, ref)
+        _check_upload_credential(dest, ref, identities)
         prefix = str(dest.get("path") or "")
         wildcard = any(ch in pattern for ch in "*?[")
         matches = sorted(glob.glob(str(wd / pattern), recursive=True)) if wildcard else [str(wd / pattern)]

@@ -52,6 +52,7 @@ import math
 import os
 import re
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -581,7 +582,79 @@ def _live(store: Store, doc: Doc | None, now: float) -> Doc | None:
         except Exception:  # noqa: BLE001 - somebody else purged or rewrote it: read again next time
             pass
         return None
+    if _autoscale_due(doc, now) is not None and doc.key not in _evaluating.keys:
+        return _reevaluate_autoscale(store, doc, now)
     return doc
+
+
+# -- periodic autoscale ------------------------------------------------------------------------
+#
+# Azure evaluates an autoscale formula when it is set and then every `evaluationInterval`. The
+# emulator has no background thread (see core.clock): an evaluation that fell due is made when
+# the pool is next read — by any API read of it, or by the node agent, which reads the pool of
+# every job with queued tasks on each pass — at the latest due time on the interval grid, with
+# the metrics of now (the pending tasks of the pool's jobs). Its target starts a resize as a
+# formula change does.
+#
+# ETag: an evaluation is the service moving the pool, not a new version of what its owner wrote
+# (like nodes changing state), so it keeps the pool's ETag and `lastModified`. An If-Match update
+# made from an earlier read, or a saved plan (which compares ETags of the pools it changes, and
+# never compares node targets under autoScale), does not go stale from autoscale alone.
+
+
+class _Evaluating(threading.local):
+    """Pools whose formula this thread is evaluating (reading the metrics reads the pool again)."""
+
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+
+_evaluating = _Evaluating()
+
+
+def _autoscale_due(doc: Doc, now: float) -> float | None:
+    """The latest evaluation time that fell due since the last evaluation, or None."""
+    meta = doc.body["meta"]
+    auto = meta.get("autoScale")
+    if auto is None or meta.get("delete") is not None or "autoScale" not in doc.body["properties"]["scaleSettings"]:
+        return None
+    interval = float(auto.get("interval") or 900.0)
+    last = float(auto["evaluatedAt"])
+    if interval <= 0 or now < last + interval:
+        return None
+    return last + math.floor((now - last) / interval) * interval
+
+
+def _reevaluate_autoscale(store: Store, doc: Doc, now: float) -> Doc:
+    """Evaluate the formula again (once per due time, whoever reads first), keeping the ETag."""
+    from ..core import StaleWrite
+
+    account = store.get(KIND_ACCOUNT, doc.parent)
+    if account is None:
+        return doc
+    try:
+        with store.transaction():
+            current = store.get(KIND_POOL, doc.key)
+            if current is None:
+                return doc
+            due = _autoscale_due(current, now)
+            if due is None:
+                return current
+            props = current.body["properties"]
+            _evaluating.keys.add(current.key)
+            try:
+                resize, auto, _ = _plan_resize(store, account, current.key, props, current, now)
+            finally:
+                _evaluating.keys.discard(current.key)
+            meta = copy.deepcopy(current.body["meta"])
+            meta["resize"] = resize
+            if auto is not None:
+                auto["evaluatedAt"] = due
+                meta["autoScale"] = auto
+            return store.put(KIND_POOL, current.key, {**current.body, "meta": meta}, parent=current.parent,
+                             expect=current.etag, keep_etag=True)
+    except StaleWrite:
+        return store.get(KIND_POOL, doc.key) or doc
 
 
 def pool_of(store: Store, account: Doc, pool_name: str, now: float | None = None) -> Doc | None:

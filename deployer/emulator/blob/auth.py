@@ -69,8 +69,29 @@ def authorize(
 def raw_query(req: Request) -> dict[str, str]:
     """Query parameters with their names lower-cased and values percent-decoded (not `+`-decoded,
     exactly as signatures are computed); repeated names join their values with commas."""
+    return parse_query(req.query_string)
+
+
+class _NodeRequest:
+    """What `_check_sas` reads of a request, for a URL a node uses (always over HTTPS)."""
+
+    scheme = "https"
+
+
+def check_sas_url(account: Doc, query_string: str, *, container: str | None, blob: str | None,
+                  permission: str) -> None:
+    """Raise the blob service's ApiError unless the SAS in `query_string` (a URL a Batch node was
+    given, e.g. an output file's containerUrl) allows `permission` on the container or blob now.
+    No `sig` at all is refused too: the node has no other credential in such a URL."""
+    query = parse_query(query_string)
+    if "sig" not in query:
+        raise errors.no_authentication()
+    _check_sas(_NodeRequest(), account, query, container, blob, permission, True)  # type: ignore[arg-type]
+
+
+def parse_query(query_string: str) -> dict[str, str]:
     out: dict[str, list[str]] = {}
-    for part in req.query_string.split("&"):
+    for part in query_string.split("&"):
         if not part:
             continue
         name, _, value = part.partition("=")

@@ -365,13 +365,17 @@ class Store:
         parent: str = "",
         data: bytes | None = None,
         expect: str | None = None,
+        keep_etag: bool = False,
     ) -> Doc:
-        """Create or replace a document; returns it with its new etag and timestamps."""
+        """Create or replace a document; returns it with its new etag and timestamps.
+
+        `keep_etag`: the existing document keeps its etag (state the service itself moves, such
+        as an autoscale evaluation, that is no new version of what a client wrote)."""
         text = json.dumps(body, separators=(",", ":"))
         with self.transaction():
             current = self._check(kind, key, expect)
             now = clock.now()
-            tag = etag.new()
+            tag = current.etag if keep_etag and current is not None else etag.new()
             created = current.created if current else now
             conn = self._conn()
             meta = body.get("meta")

@@ -42,7 +42,7 @@ class AgentBatch:
     agent: control.AgentThread | None  # None: the background process, started on demand
     storage_account_id: str
 
-    def pool(self, pool_id: str = POOL, *, nodes: int = 2, slots: int = 2, **props: Any) -> None:
+    def pool(self, pool_id: str = POOL, *, nodes: int = 2, slots: int = 2, identity: Any = None, **props: Any) -> None:
         body: dict[str, Any] = {
             "vmSize": "Standard_D2s_v3",
             "deploymentConfiguration": {
@@ -55,7 +55,8 @@ class AgentBatch:
             "taskSlotsPerNode": slots,
             **props,
         }
-        self.emulator.clients.batch_mgmt.pool.create(RG, ACCOUNT, pool_id, {"properties": body})
+        pool: dict[str, Any] = {"properties": body, **({"identity": identity} if identity else {})}
+        self.emulator.clients.batch_mgmt.pool.create(RG, ACCOUNT, pool_id, pool)
 
     def wait(self, predicate: Callable[[], Any], what: str, timeout: float = TIMEOUT) -> Any:
         deadline = time.monotonic() + timeout
@@ -86,6 +87,19 @@ class AgentBatch:
     def blob_url(self, container: str, blob: str = "") -> str:
         base = f"{self.emulator.endpoint}/blob/{STORAGE}/{container}"
         return f"{base}/{blob}" if blob else base
+
+    def sas_url(self, container: str, permission: str = "w", hours: float = 1.0) -> str:
+        """The container's URL with a service SAS signed with the account's key (negative `hours`:
+        already expired), as the deployer makes for `sas: {expiry}`."""
+        import datetime
+
+        from azure.storage.blob import generate_container_sas
+
+        keys = self.emulator.clients.storage.storage_accounts.list_keys(RG, STORAGE)
+        key = keys.keys_property[0].value
+        token = generate_container_sas(STORAGE, container, account_key=key, permission=permission,
+                                       expiry=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=hours))
+        return f"{self.blob_url(container)}?{token}"
 
     def container(self, name: str) -> Any:
         svc = self.emulator.clients.blob(f"{self.emulator.endpoint}/blob/{STORAGE}")

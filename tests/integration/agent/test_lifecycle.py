@@ -97,14 +97,15 @@ def test_resource_files_in_output_files_out(agent_batch: AgentBatch) -> None:
     b.container("input").upload_blob("in/a.txt", b"alpha\n")
     b.container("input").upload_blob("b.txt", b"beta\n")
     out = b.container("output")
+    url = b.sas_url("output")  # a node writes with a credential (see test_output_credentials)
     outputs = [
-        {"filePattern": "*.txt", "destination": {"container": {"containerUrl": b.blob_url("output"),
+        {"filePattern": "*.txt", "destination": {"container": {"containerUrl": url,
                                                                "path": "ok"}},
          "uploadOptions": {"uploadCondition": "tasksuccess"}},
-        {"filePattern": "*.txt", "destination": {"container": {"containerUrl": b.blob_url("output"),
+        {"filePattern": "*.txt", "destination": {"container": {"containerUrl": url,
                                                                "path": "failed"}},
          "uploadOptions": {"uploadCondition": "taskfailure"}},
-        {"filePattern": "../stdout.txt", "destination": {"container": {"containerUrl": b.blob_url("output"),
+        {"filePattern": "../stdout.txt", "destination": {"container": {"containerUrl": url,
                                                                        "path": "logs/stdout.txt"}},
          "uploadOptions": {"uploadCondition": "taskcompletion"}},
     ]

@@ -669,7 +669,8 @@ def test_autoscale_reads_the_emulator_clock_and_the_pool_nodes(env, frozen_clock
     body = pool_body(scaleSettings={"autoScale": {"formula": WORKDAY}})
     p = env.pool.create(RG, env.account, "timed", body).properties
     assert p.auto_scale_run.results.startswith(f"$TargetDedicatedNodes={dedicated};")
-    frozen_clock.advance(3600)  # the resize has finished: the pool has `dedicated` nodes now
+    # the resize has finished (2 s), the next evaluation (PT15M) is not due: `dedicated` nodes now
+    frozen_clock.advance(600)
     account = env.bm.batch_account.get(RG, env.account)
     data = env.emulator.clients.batch_data(account.account_endpoint)
     run = data.evaluate_pool_auto_scale("timed", {"autoScaleFormula": WORKDAY})
