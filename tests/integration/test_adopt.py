@@ -15,6 +15,7 @@ import pytest
 
 from deployer.azure import Clients
 from deployer.cli import main
+from tests.unit.stacks import POOL
 
 RG = "rg-adopt"
 IMAGE = {"imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts",
@@ -31,13 +32,7 @@ batchAccounts:
     autoStorage: data
     pools:
       p1:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
+""" + POOL + """\
     jobs:
       j1:
         pool: p1

@@ -17,16 +17,7 @@ import pytest
 from deployer.azure import Clients
 from deployer.cli import main
 from deployer.resources.read import rest
-
-POOL = """\
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
-"""
+from tests.unit.stacks import POOL
 
 TWO_ACCOUNTS = f"""\
 stack: pairs

@@ -14,16 +14,7 @@ from pathlib import Path
 import pytest
 
 from deployer.cli import main
-
-POOL = """\
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
-"""
+from tests.unit.stacks import POOL
 
 AUTO = f"""\
 stack: refs

@@ -18,6 +18,7 @@ from deployer.azure import Clients
 from deployer.cli import main
 from deployer.resources.ownership import STACK_FILE_KEY, STACK_KEY
 from deployer.resources.read import rest
+from tests.unit.stacks import POOL
 
 ONE = """\
 stack: twins
@@ -38,13 +39,7 @@ batchAccounts:
     autoStorage: data
     pools:
       small:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
+""" + POOL + """\
     jobs:
       hello:
         pool: small
