@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from deployer.azure import Clients
-from deployer.cli import main
 from deployer.resources.read import rest
+from tests.integration.cli import run
 from tests.unit.stacks import POOL
 
 TWO_ACCOUNTS = f"""\
@@ -85,12 +85,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DEPLOY_EMULATOR_TASK_SECONDS", "0.2")
     (tmp_path / ".git").mkdir()
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def actions(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.cli import main
+from tests.integration.cli import run
 from tests.unit.stacks import POOL
 
 AUTO = f"""\
@@ -63,12 +63,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("REFS_SAS", "sv=2024&sig=refs-test")
     (tmp_path / ".git").mkdir()
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def without(text: str, *lines: str) -> str:
