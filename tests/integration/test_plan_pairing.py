@@ -19,49 +19,28 @@ from deployer.resources.read import rest
 from tests.integration.cli import run
 from tests.unit.stacks import POOL
 
-TWO_ACCOUNTS = f"""\
+HEAD = """\
 stack: pairs
-target: {{kind: local, resourceGroup: rg-pairs, location: westeurope}}
+target: {kind: local, resourceGroup: rg-pairs, location: westeurope}
 storageAccounts:
   data:
     name: stpairs01
     containers: [input]
 batchAccounts:
-  first:
-    name: bapairsa
-    autoStorage: data
+"""
+FIRST = "  first:\n    name: bapairsa\n    autoStorage: data\n"
+SECOND = "  second:\n    name: bapairsb\n    autoStorage: data\n"
+CHILDREN = f"""\
     pools:
       small:
 {POOL}
     jobs:
       hello:
         pool: small
-  second:
-    name: bapairsb
-    autoStorage: data
 """
 
-MOVED = f"""\
-stack: pairs
-target: {{kind: local, resourceGroup: rg-pairs, location: westeurope}}
-storageAccounts:
-  data:
-    name: stpairs01
-    containers: [input]
-batchAccounts:
-  first:
-    name: bapairsa
-    autoStorage: data
-  second:
-    name: bapairsb
-    autoStorage: data
-    pools:
-      small:
-{POOL}
-    jobs:
-      hello:
-        pool: small
-"""
+TWO_ACCOUNTS = HEAD + FIRST + CHILDREN + SECOND
+MOVED = HEAD + FIRST + SECOND + CHILDREN  # the pool and the job, in the other account
 
 TWO_STORAGE = """\
 stack: swap
