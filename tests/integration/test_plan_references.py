@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli import run
+from tests.integration.cli import apply_converges, run
 from tests.unit.stacks import POOL
 
 AUTO = f"""\
@@ -97,10 +97,7 @@ def test_auto_storage_account_is_not_deleted_under_its_batch_account(
                          "storageAccounts:\n  other:\n    name: strefsother\n").replace("autoStorage: data",
                                                                                         "autoStorage: other")
     path.write_text(moved)
-    code, out, err = run(capsys, "apply", str(path), "--auto-approve", "--allow-data-loss")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
-    assert code == 0 and "No changes" in out, out + err
+    apply_converges(capsys, path, "--allow-data-loss")
 
 
 def test_mounted_storage_account_is_not_deleted_under_its_pool(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -115,10 +112,7 @@ def test_mounted_storage_account_is_not_deleted_under_its_pool(work: Path, capsy
     assert "storage account stmountsdata" in err and "pool small (batchAccounts.main.pools.small)" in err, err
     # the pool stops mounting it in the same plan: allowed
     path.write_text(dropped[:dropped.index("        mountConfiguration:")])
-    code, out, err = run(capsys, "apply", str(path), "--auto-approve", "--allow-data-loss")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
-    assert code == 0 and "No changes" in out, out + err
+    apply_converges(capsys, path, "--allow-data-loss")
 
 
 def test_destroy_only_the_auto_storage_account_is_refused(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
