@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from stack_parts import EMPTY_POOL  # bench/stack_parts.py (the script's folder)
+
 STACK_HEAD = """\
 stack: bench
 target: {kind: local, resourceGroup: rg-bench, location: westeurope}
@@ -29,16 +31,7 @@ batchAccounts:
     name: babench01
     pools:
 """
-POOL = """\
-      pool{i:03d}:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {{publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {{targetDedicatedNodes: 0}}
-"""
+POOL = "      pool{i:03d}:\n" + EMPTY_POOL
 JOB = """\
       job{i:04d}:
         pool: pool{p:03d}

@@ -51,6 +51,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from stack_parts import EMPTY_POOL  # bench/stack_parts.py (the script's folder)
+
 REPO = Path(__file__).resolve().parents[1]
 
 STACK = """\
@@ -64,13 +66,7 @@ batchAccounts:
     autoStorage: data
     pools:
       idle:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {{publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {{targetDedicatedNodes: 0}}
+""" + EMPTY_POOL + """\
     jobs:
       sweep:
         pool: idle

@@ -77,43 +77,36 @@ def read_outputs(stack: Stack, clients: Any, only: Sequence[str] | None = None) 
                      lambda: clients.storage.storage_accounts.list_by_resource_group(rg))
     batch = listed(Kind.BATCH_ACCOUNT, "Batch accounts",
                    lambda: clients.batch_mgmt.batch_account.list_by_resource_group(rg))
+    # the top-level kinds: where their live ones were listed, and the first word of their env names
+    top: dict[Kind, tuple[dict[str, dict[str, Any]], str]] = {
+        Kind.NETWORK: (networks, "network"), Kind.STORAGE_ACCOUNT: (storage, "storage"),
+        Kind.BATCH_ACCOUNT: (batch, "batch")}
     pools_of: dict[str, dict[str, dict[str, Any]]] = {}
     for resource in chosen:
         address, logical = str(resource.address), resource.address.parts[1]
-        if resource.kind is Kind.NETWORK:
-            live = networks.get(resource.name.lower())
+        if resource.kind in top:
+            found, word = top[resource.kind]
+            live = found.get(resource.name.lower())
             if live is None:
                 result.missing.append(address)
                 continue
-            prefix = env_name("network", logical)
+            prefix = env_name(word, logical)
             result.add(address, prefix, "id", "ID", live.get("id"))
             result.add(address, prefix, "name", "NAME", live.get("name"))
-            subnets = {str(s.get("name", "")).lower(): s for s in (live.get("properties") or {}).get("subnets") or []}
-            for sub_logical, sub_spec in (resource.spec.get("subnets") or {}).items():
-                sub = subnets.get(str((sub_spec or {}).get("name") or sub_logical).lower())
-                if sub is not None:
-                    result.add(f"{address}.subnets.{sub_logical}", env_name(prefix, "subnet", sub_logical), "id", "ID",
-                               sub.get("id"))
-        elif resource.kind is Kind.STORAGE_ACCOUNT:
-            live = storage.get(resource.name.lower())
-            if live is None:
-                result.missing.append(address)
-                continue
-            prefix = env_name("storage", logical)
-            result.add(address, prefix, "id", "ID", live.get("id"))
-            result.add(address, prefix, "name", "NAME", live.get("name"))
-            endpoints = (live.get("properties") or {}).get("primaryEndpoints") or {}
-            result.add(address, prefix, "blobEndpoint", "BLOB_ENDPOINT", endpoints.get("blob"))
-        elif resource.kind is Kind.BATCH_ACCOUNT:
-            live = batch.get(resource.name.lower())
-            if live is None:
-                result.missing.append(address)
-                continue
-            prefix = env_name("batch", logical)
-            result.add(address, prefix, "id", "ID", live.get("id"))
-            result.add(address, prefix, "name", "NAME", live.get("name"))
-            endpoint = (live.get("properties") or {}).get("accountEndpoint")
-            result.add(address, prefix, "accountEndpoint", "ENDPOINT", f"https://{endpoint}" if endpoint else None)
+            if resource.kind is Kind.NETWORK:
+                subnets = {str(s.get("name", "")).lower(): s
+                           for s in (live.get("properties") or {}).get("subnets") or []}
+                for sub_logical, sub_spec in (resource.spec.get("subnets") or {}).items():
+                    sub = subnets.get(str((sub_spec or {}).get("name") or sub_logical).lower())
+                    if sub is not None:
+                        result.add(f"{address}.subnets.{sub_logical}", env_name(prefix, "subnet", sub_logical),
+                                   "id", "ID", sub.get("id"))
+            elif resource.kind is Kind.STORAGE_ACCOUNT:
+                endpoints = (live.get("properties") or {}).get("primaryEndpoints") or {}
+                result.add(address, prefix, "blobEndpoint", "BLOB_ENDPOINT", endpoints.get("blob"))
+            else:  # a Batch account
+                endpoint = (live.get("properties") or {}).get("accountEndpoint")
+                result.add(address, prefix, "accountEndpoint", "ENDPOINT", f"https://{endpoint}" if endpoint else None)
         elif resource.kind is Kind.POOL:
             account = stack.get(resource.address.parts[0] + "." + logical)
             account_name = account.name if account is not None else logical

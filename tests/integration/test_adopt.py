@@ -15,6 +15,7 @@ import pytest
 
 from deployer.azure import Clients
 from deployer.cli import main
+from tests.unit.stacks import POOL
 
 RG = "rg-adopt"
 IMAGE = {"imageReference": {"publisher": "canonical", "offer": "0001-com-ubuntu-server-jammy", "sku": "22_04-lts",
@@ -31,13 +32,7 @@ batchAccounts:
     autoStorage: data
     pools:
       p1:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
+""" + POOL + """\
     jobs:
       j1:
         pool: p1
@@ -78,6 +73,18 @@ def make_job(data: Any, job: str, pool: str, priority: int = 0) -> None:
     data.create_job(models.BatchJobCreateOptions({"id": job, "poolInfo": {"poolId": pool}, "priority": priority}))
 
 
+def foreign_stack(estate: Clients, tmp_path: Path, priority: int, job_priority: int | None = 10) -> Path:
+    """Another tool's Batch account baadopt01 with pool p1 and (unless `job_priority` is None) job j1,
+    and the stack file that declares them, its job j1 at `priority`."""
+    data = make_account(estate, "baadopt01", "stadopt01")
+    make_pool(estate, "baadopt01", "p1")
+    if job_priority is not None:
+        make_job(data, "j1", "p1", priority=job_priority)
+    stack = tmp_path / "stack.yaml"
+    stack.write_text(STACK.replace("PRIORITY", str(priority)), encoding="utf-8")
+    return stack
+
+
 def plan_json(stack: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     assert main(["plan", str(stack), "--format", "json"]) == 0
@@ -85,11 +92,7 @@ def plan_json(stack: Path, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]
 
 
 def test_import_a_pool_a_job_and_an_account_then_the_plan_is_empty(estate, tmp_path, capsys):
-    data = make_account(estate, "baadopt01", "stadopt01")
-    make_pool(estate, "baadopt01", "p1")
-    make_job(data, "j1", "p1", priority=10)
-    stack = tmp_path / "stack.yaml"
-    stack.write_text(STACK.replace("PRIORITY", "10"), encoding="utf-8")
+    stack = foreign_stack(estate, tmp_path, priority=10)
 
     before = plan_json(stack, capsys)
     assert {c["address"]: c["managed"] for c in before["changes"]} == {
@@ -124,11 +127,7 @@ def test_import_a_pool_a_job_and_an_account_then_the_plan_is_empty(estate, tmp_p
 
 
 def test_import_shows_what_differs_and_the_plan_then_changes_it(estate, tmp_path, capsys):
-    data = make_account(estate, "baadopt01", "stadopt01")
-    make_pool(estate, "baadopt01", "p1")
-    make_job(data, "j1", "p1", priority=10)
-    stack = tmp_path / "stack.yaml"
-    stack.write_text(STACK.replace("PRIORITY", "20"), encoding="utf-8")
+    stack = foreign_stack(estate, tmp_path, priority=20)
     assert main(["import", str(stack), "--all", "--yes"]) == 0
     out = capsys.readouterr().out
     assert "batchAccounts.main.jobs.j1 (job j1): the stack and Azure disagree" in out
@@ -142,10 +141,7 @@ def test_import_shows_what_differs_and_the_plan_then_changes_it(estate, tmp_path
       "batchAccounts/baadopt01/pools/other"], "is not batchAccounts.main.pools.p1: the stack pairs it with"),
 ])
 def test_import_refuses_what_it_cannot_pair(estate, tmp_path, capsys, argv, message):
-    make_account(estate, "baadopt01", "stadopt01")
-    make_pool(estate, "baadopt01", "p1")
-    stack = tmp_path / "stack.yaml"
-    stack.write_text(STACK.replace("PRIORITY", "0"), encoding="utf-8")
+    stack = foreign_stack(estate, tmp_path, priority=0, job_priority=None)
     assert main(["import", str(stack), *argv, "--yes"]) == 1
     assert message in capsys.readouterr().err
 
@@ -207,11 +203,7 @@ def test_export_a_resource_group_with_a_network_containers_and_shares(estate, tm
 
 
 def test_import_all_narrowed_to_an_account_by_its_azure_id(estate, tmp_path, capsys):
-    data = make_account(estate, "baadopt01", "stadopt01")
-    make_pool(estate, "baadopt01", "p1")
-    make_job(data, "j1", "p1")
-    stack = tmp_path / "stack.yaml"
-    stack.write_text(STACK.replace("PRIORITY", "0"), encoding="utf-8")
+    stack = foreign_stack(estate, tmp_path, priority=0, job_priority=0)
     account_id = (f"/subscriptions/{estate.subscription_id}/resourceGroups/{RG}/providers/Microsoft.Batch/"
                   "batchAccounts/baadopt01")
     assert main(["import", str(stack), "--all", account_id, "--yes"]) == 0

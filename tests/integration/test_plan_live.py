@@ -21,6 +21,7 @@ from deployer.plan.model import Action
 from deployer.plan.run import plan_stack_file
 from deployer.resources import job as job_kind
 from deployer.resources.ownership import STACK_KEY, fingerprint_key
+from tests.unit.stacks import UBUNTU_VM
 
 STACK = """\
 stack: drift
@@ -37,11 +38,7 @@ batchAccounts:
     autoStorage: data
     pools:
       render:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
+""" + UBUNTU_VM + """\
         scaleSettings:
           autoScale:
             evaluationInterval: 00:05:00

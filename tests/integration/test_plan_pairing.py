@@ -15,55 +15,22 @@ from pathlib import Path
 import pytest
 
 from deployer.azure import Clients
-from deployer.cli import main
 from deployer.resources.read import rest
+from tests.integration.cli import apply_converges, run
+from tests.unit.stacks import POOL
 
-POOL = """\
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
-"""
-
-TWO_ACCOUNTS = f"""\
+HEAD = """\
 stack: pairs
-target: {{kind: local, resourceGroup: rg-pairs, location: westeurope}}
+target: {kind: local, resourceGroup: rg-pairs, location: westeurope}
 storageAccounts:
   data:
     name: stpairs01
     containers: [input]
 batchAccounts:
-  first:
-    name: bapairsa
-    autoStorage: data
-    pools:
-      small:
-{POOL}
-    jobs:
-      hello:
-        pool: small
-  second:
-    name: bapairsb
-    autoStorage: data
 """
-
-MOVED = f"""\
-stack: pairs
-target: {{kind: local, resourceGroup: rg-pairs, location: westeurope}}
-storageAccounts:
-  data:
-    name: stpairs01
-    containers: [input]
-batchAccounts:
-  first:
-    name: bapairsa
-    autoStorage: data
-  second:
-    name: bapairsb
-    autoStorage: data
+FIRST = "  first:\n    name: bapairsa\n    autoStorage: data\n"
+SECOND = "  second:\n    name: bapairsb\n    autoStorage: data\n"
+CHILDREN = f"""\
     pools:
       small:
 {POOL}
@@ -71,6 +38,9 @@ batchAccounts:
       hello:
         pool: small
 """
+
+TWO_ACCOUNTS = HEAD + FIRST + CHILDREN + SECOND
+MOVED = HEAD + FIRST + SECOND + CHILDREN  # the pool and the job, in the other account
 
 TWO_STORAGE = """\
 stack: swap
@@ -94,12 +64,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DEPLOY_EMULATOR_TASK_SECONDS", "0.2")
     (tmp_path / ".git").mkdir()
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def actions(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, str]:
@@ -129,10 +93,7 @@ def test_pool_and_job_moved_to_another_account(work: Path, capsys: pytest.Captur
     assert "pool small is no longer in Batch account bapairsa" in out, out
     assert "the stack now declares it in batchAccounts.second.pools.small" in out, out
     assert "Azure cannot move it" in out, out
-    code, out, err = run(capsys, "apply", str(path), "--auto-approve")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
-    assert code == 0 and "No changes" in out, out + err
+    apply_converges(capsys, path)
     batch = clients(work).batch_mgmt
     assert [rest(p)["name"] for p in batch.pool.list_by_batch_account("rg-pairs", "bapairsa")] == []
     assert [rest(p)["name"] for p in batch.pool.list_by_batch_account("rg-pairs", "bapairsb")] == ["small"]
@@ -157,10 +118,7 @@ def test_swapped_storage_names_delete_the_stale_children(work: Path, capsys: pyt
     }
     code, out, err = run(capsys, "apply", str(path), "--auto-approve")
     assert code == 1 and "--allow-data-loss" in err and "storageAccounts.logs.containers.input" in err, out + err
-    code, out, err = run(capsys, "apply", str(path), "--auto-approve", "--allow-data-loss")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
-    assert code == 0 and "No changes" in out, out + err
+    apply_converges(capsys, path, "--allow-data-loss")
     storage = clients(work).storage
     names = {account: sorted(rest(c)["name"] for c in storage.blob_containers.list("rg-swap", account))
              for account in ("stswapone", "stswaptwo")}

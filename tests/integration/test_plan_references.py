@@ -13,17 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer.cli import main
-
-POOL = """\
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
-"""
+from tests.integration.cli import apply_converges, run
+from tests.unit.stacks import POOL
 
 AUTO = f"""\
 stack: refs
@@ -74,12 +65,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
 def without(text: str, *lines: str) -> str:
     for line in lines:
         assert text.count(line) == 1, line
@@ -112,10 +97,7 @@ def test_auto_storage_account_is_not_deleted_under_its_batch_account(
                          "storageAccounts:\n  other:\n    name: strefsother\n").replace("autoStorage: data",
                                                                                         "autoStorage: other")
     path.write_text(moved)
-    code, out, err = run(capsys, "apply", str(path), "--auto-approve", "--allow-data-loss")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
-    assert code == 0 and "No changes" in out, out + err
+    apply_converges(capsys, path, "--allow-data-loss")
 
 
 def test_mounted_storage_account_is_not_deleted_under_its_pool(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,10 +112,7 @@ def test_mounted_storage_account_is_not_deleted_under_its_pool(work: Path, capsy
     assert "storage account stmountsdata" in err and "pool small (batchAccounts.main.pools.small)" in err, err
     # the pool stops mounting it in the same plan: allowed
     path.write_text(dropped[:dropped.index("        mountConfiguration:")])
-    code, out, err = run(capsys, "apply", str(path), "--auto-approve", "--allow-data-loss")
-    assert code == 0, out + err
-    code, out, err = run(capsys, "plan", str(path), "--detailed-exitcode")
-    assert code == 0 and "No changes" in out, out + err
+    apply_converges(capsys, path, "--allow-data-loss")
 
 
 def test_destroy_only_the_auto_storage_account_is_refused(work: Path, capsys: pytest.CaptureFixture[str]) -> None:

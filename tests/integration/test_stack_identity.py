@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from deployer.azure import Clients
-from deployer.cli import main
 from deployer.resources.ownership import STACK_FILE_KEY, STACK_KEY
 from deployer.resources.read import rest
+from tests.integration.cli import run
+from tests.unit.stacks import POOL
 
 ONE = """\
 stack: twins
@@ -38,13 +39,7 @@ batchAccounts:
     autoStorage: data
     pools:
       small:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
-        scaleSettings:
-          fixedScale: {targetDedicatedNodes: 0}
+""" + POOL + """\
     jobs:
       hello:
         pool: small
@@ -68,12 +63,6 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "stacks" / "one.yaml").write_text(ONE)
     (tmp_path / "stacks" / "two.yaml").write_text(TWO)
     return tmp_path
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def accounts(work: Path) -> dict[str, dict[str, str]]:

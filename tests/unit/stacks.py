@@ -7,6 +7,21 @@ from pathlib import Path
 from deployer.errors import Diagnostic
 from deployer.stack.validate import validate_file
 
+# A pool's Ubuntu VM lines, indented for `batchAccounts.A.pools.P:`; end with scaleSettings of your own.
+UBUNTU_VM = """\
+        vmSize: Standard_D2s_v3
+        deploymentConfiguration:
+          virtualMachineConfiguration:
+            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
+            nodeAgentSkuId: batch.node.ubuntu 22.04
+"""
+
+# A pool of no nodes (nothing to wait for): the usual pool of an integration test's stack.
+POOL = UBUNTU_VM + """\
+        scaleSettings:
+          fixedScale: {targetDedicatedNodes: 0}
+"""
+
 BASE = """\
 stack: demo
 target:
@@ -31,11 +46,7 @@ batchAccounts:
     autoStorage: data
     pools:
       p1:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
+""" + UBUNTU_VM + """\
         scaleSettings:
           fixedScale: {targetDedicatedNodes: 1}
         taskSlotsPerNode: 2

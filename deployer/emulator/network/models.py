@@ -157,6 +157,18 @@ def _subnet_entry(name: str, value: Any) -> dict[str, Any]:
     return {"name": name, "properties": {k: v for k, v in (props or {}).items() if k not in _SUBNET_SERVER_SET}}
 
 
+def put_body(payload: Any) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """A network resource's PUT body (a non-object one reads as empty), its location (required) and
+    its properties (an object, empty when absent), checked as Azure does for VNets and NSGs alike."""
+    if not isinstance(payload, dict):
+        payload = {}
+    location = required_location(payload)
+    props = payload.get("properties") or {}
+    if not isinstance(props, dict):
+        raise errors.invalid_request("Properties must be an object.")
+    return payload, location, props
+
+
 def _save(store: Store, key: str, body: dict[str, Any], parent: str) -> Doc:
     validate(body)
     _check_references(store, body)
@@ -171,12 +183,7 @@ def create_or_update_vnet(
     if not valid_name(name):
         raise errors.invalid_name(name)
     group = require_group(store, sub, rg)
-    if not isinstance(payload, dict):
-        payload = {}
-    location = required_location(payload)
-    props = payload.get("properties") or {}
-    if not isinstance(props, dict):
-        raise errors.invalid_request("Properties must be an object.")
+    payload, location, props = put_body(payload)
     subnets = props.get("subnets") or []
     if not isinstance(subnets, list) or not all(isinstance(s, dict) and s.get("name") for s in subnets):
         raise errors.invalid_request("Every subnet needs a name.")

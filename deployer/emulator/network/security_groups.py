@@ -21,10 +21,10 @@ from ..resources.models import (
     list_in_scope,
     require_group,
     require_in_group,
-    required_location,
     subscription_key,
 )
 from . import errors
+from .models import put_body
 
 KIND = "networkSecurityGroup"
 PROVIDER = "Microsoft.Network"
@@ -93,12 +93,7 @@ def _rules(rid: str, rules: Any) -> list[dict[str, Any]]:
 
 def create_or_update(store: Store, sub: str, rg: str, name: str, payload: Any) -> tuple[Doc, bool]:
     group = require_group(store, sub, rg)
-    if not isinstance(payload, dict):
-        payload = {}
-    location = required_location(payload)
-    props = payload.get("properties") or {}
-    if not isinstance(props, dict):
-        raise errors.invalid_request("Properties must be an object.")
+    payload, location, props = put_body(payload)
     rid = nsg_id(sub, group.body["name"], name)
     with store.transaction():
         cur = store.get(KIND, ids.key_of(rid))

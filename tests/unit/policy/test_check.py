@@ -13,6 +13,7 @@ import pytest
 from deployer.cli import main
 from deployer.policy.check import check_file
 from deployer.policy.rules import RULES
+from tests.unit.stacks import UBUNTU_VM
 
 ROOT = Path(__file__).resolve().parents[3]
 SARIF_SCHEMA = json.loads((ROOT / "tests/fixtures/sarif/sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
@@ -38,11 +39,7 @@ batchAccounts:
     publicNetworkAccess: Disabled
     pools:
       spot:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
+""" + UBUNTU_VM + """\
         scaleSettings:
           fixedScale: {targetLowPriorityNodes: 4}
         networkConfiguration:
@@ -54,11 +51,7 @@ batchAccounts:
             - {name: MODE, value: fast}
       # deploy:ignore BDP004,BDP007 a lab pool that needs public IPs for licence checkout
       lab:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
+""" + UBUNTU_VM + """\
         scaleSettings:
           autoScale:
             evaluationInterval: PT5M
