@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from stack_parts import UBUNTU_VM  # bench/stack_parts.py (the script's folder)
+
 HEAD = """\
 stack: scale
 target: {{kind: local, resourceGroup: rg-scale, location: westeurope, execute: {execute}}}
@@ -33,13 +35,7 @@ batchAccounts:
     name: bascale01
     pools:
 """
-POOL = """\
-      pool{i:03d}:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {{publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
+POOL = "      pool{i:03d}:\n" + UBUNTU_VM + """\
         scaleSettings:
           fixedScale: {{targetDedicatedNodes: 1}}
         taskSlotsPerNode: 4
