@@ -1100,7 +1100,7 @@ def add_task_collection(store: Store, account: Doc, job_id: str, payload: Any) -
     with store.transaction():
         job = require_job(store, account, job_id, now)
         _check_job_accepts_tasks(job)
-        existing = {t.key for t in store.list(KIND_TASK, parent=job.key)}
+        added: set[str] = set()  # ids earlier in this request; earlier requests: one lookup per id
         salt = secrets.salt_of(store)
         for raw in values:
             tid = raw.get("id") if _is_dict(raw) and isinstance(raw.get("id"), str) else None
@@ -1108,10 +1108,10 @@ def add_task_collection(store: Store, account: Doc, job_id: str, payload: Any) -
                 task_id, spec = _task_spec(raw, job)
                 spec = secrets.digest(spec, secrets.TASK_SECRETS, salt)
                 key = task_key(job, task_id)
-                if key in existing:
+                if key in added or store.exists(KIND_TASK, key):
                     raise errors.task_exists()
                 doc = store.put(KIND_TASK, key, _new_task_body(task_id, spec, now), parent=job.key)
-                existing.add(key)
+                added.add(key)
                 results.append(AddResult(task_id, doc))
             except ApiError as err:
                 results.append(AddResult(tid, error=err))

@@ -275,6 +275,10 @@ class Store:
         row = self._conn().execute(f"SELECT {self._COLS} FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone()
         return self._doc(row) if row else None
 
+    def exists(self, kind: str, key: str) -> bool:
+        """Whether a document exists: one primary-key lookup, nothing decoded."""
+        return self._conn().execute("SELECT 1 FROM docs WHERE kind = ? AND key = ?", (kind, key)).fetchone() is not None
+
     def list(self, kind: str, *, parent: str | None = None, prefix: str | None = None) -> list[Doc]:
         """Documents of a kind, ordered by key: all, those of one parent, or keys under a prefix.
 
