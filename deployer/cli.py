@@ -500,7 +500,7 @@ def emulator_reset(
 from deployer.ops.cli import register as _register_ops  # noqa: E402 - status, logs, wait, outputs (issue 13)
 
 _register_ops(app)
-from deployer.convert.cli import register as _register_convert  # noqa: E402 - deploy convert (issue 17)
+from deployer.commands.convert import register as _register_convert  # noqa: E402 - deploy convert (issue 17)
 
 _register_convert(app)
 

@@ -21,6 +21,7 @@ from deployer.ops import EXIT_FAILED, EXIT_OK, EXIT_TIMEOUT
 from deployer.resources.read import rest
 from tests.integration.conftest import Emulator
 from tests.integration.copies import copy_stacks
+from tests.unit.stacks import UBUNTU_VM
 
 MODES = ("local", "served")
 
@@ -37,11 +38,7 @@ batchAccounts:
     name: bafailing01
     pools:
       small:
-        vmSize: Standard_D2s_v3
-        deploymentConfiguration:
-          virtualMachineConfiguration:
-            imageReference: {publisher: canonical, offer: 0001-com-ubuntu-server-jammy, sku: 22_04-lts}
-            nodeAgentSkuId: batch.node.ubuntu 22.04
+""" + UBUNTU_VM + """\
         scaleSettings:
           fixedScale: {targetDedicatedNodes: 1}
         taskSlotsPerNode: 2
