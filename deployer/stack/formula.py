@@ -29,8 +29,10 @@ before any statement assigns it is a warning unless its name is a near miss of a
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from deployer.stack.suggest import closest
 
@@ -164,10 +166,19 @@ _TOKEN_RE = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SKIP = "ws"
+#: token kinds the scanner's groups make as they are; the others need a look (comments, mistakes)
+_PLAIN = frozenset((_NUM, _STR, _VAR, _NAME, _OP))
+#: the scanner's group names by group number: `match.lastindex` is cheaper than `match.lastgroup`
+_GROUP_KINDS: list[str] = ["bad"] * (_TOKEN_RE.groups + 1)
+for _name, _index in _TOKEN_RE.groupindex.items():
+    _GROUP_KINDS[_index] = _name
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """A NamedTuple, not a dataclass: a 1,000-pool stack scans some 60,000 of them, and a frozen
+    dataclass's __init__ took a third of the scan."""
+
     kind: str
     text: str
     start: int  # offset in the formula
@@ -183,6 +194,9 @@ class _Token:
         if self.kind == _BAD:
             return f"character {_describe_char(self.text)}"
         return repr(self.text)
+
+
+_new_token = tuple.__new__  # _Token's fields without its __new__'s extra call (the scanner's hot loop)
 
 
 def _shorten(text: str, limit: int = 24) -> str:
@@ -222,10 +236,14 @@ class _Source:
 
     def _scan(self) -> None:
         text = self.text
+        tokens = self.tokens
         for match in _TOKEN_RE.finditer(text):
-            kind = match.lastgroup or "bad"
+            kind = _GROUP_KINDS[match.lastindex or 0]
+            if kind == _SKIP:
+                continue
             start, end = match.span()
-            if kind == "ws":
+            if kind in _PLAIN:  # the common case first
+                tokens.append(_new_token(_Token, (kind, text[start:end], start, end)))
                 continue
             if kind == "comment":
                 self.comments.append(_Token(_COMMENT, match.group(), start, end))
@@ -236,11 +254,9 @@ class _Source:
                 break
             if kind == "open_string":
                 self.issue(start, "unterminated string: add the closing '\"' on the same line")
-                kind = _STR
             elif kind == "single_quoted":
                 self.issue(start, "strings are written in double quotes (\"…\"), not single quotes")
-                kind = _STR
-            elif kind == "bad":
+            else:  # bad
                 char = match.group()
                 hint = ""
                 if char in "'‘’“”":
@@ -250,12 +266,11 @@ class _Source:
                 elif char in "[]{}":
                     hint = "; use parentheses ( ) for grouping and function calls"
                 self.issue(start, f"unexpected character {_describe_char(char)}{hint}")
-                kind = _BAD
-            elif kind == "string":
-                kind = _STR
-            self.tokens.append(_Token(kind, match.group(), start, end))
-        end = self.tokens[-1].end if self.tokens else 0
-        self.tokens.append(_Token(_EOF, "", end, end))
+                tokens.append(_Token(_BAD, match.group(), start, end))
+                continue
+            tokens.append(_Token(_STR, match.group(), start, end))
+        end = tokens[-1].end if tokens else 0
+        tokens.append(_Token(_EOF, "", end, end))
 
 
 # --- parser ---------------------------------------------------------------------------------------
@@ -347,6 +362,8 @@ class _Parser:
 
     # token helpers
     def peek(self, ahead: int = 0) -> _Token:
+        if not ahead:  # pos never passes the end token
+            return self.tokens[self.pos]
         return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
 
     def advance(self) -> _Token:
@@ -356,7 +373,7 @@ class _Parser:
         return token
 
     def at_op(self, *ops: str) -> bool:
-        token = self.peek()
+        token = self.tokens[self.pos]
         return token.kind == _OP and token.text in ops
 
     def fail(self, token: _Token, message: str) -> _SyntaxError:
@@ -476,7 +493,7 @@ class _Parser:
 
     def unary(self) -> Expression:
         operators = []
-        while self.at_op(*_UNARY):
+        while (token := self.tokens[self.pos]).kind == _OP and token.text in _UNARY:
             operators.append(self.advance().text)
         value = self.postfix()
         for operator in reversed(operators):
@@ -485,7 +502,7 @@ class _Parser:
 
     def postfix(self) -> Expression:
         value = self.primary()
-        while self.at_op("."):
+        while (token := self.tokens[self.pos]).kind == _OP and token.text == ".":
             self.advance()
             member = self.peek()
             if member.kind != _NAME:
@@ -503,7 +520,7 @@ class _Parser:
         return value
 
     def primary(self) -> Expression:
-        token = self.peek()
+        token = self.tokens[self.pos]
         if token.kind == _NUM:
             self.advance()
             return Number(float(token.text))
@@ -607,14 +624,14 @@ class _Parser:
                 f"{', '.join(SETTABLE_VARIABLES)} — give your own variable another name",
             )
             return
-        settable = closest(name, SETTABLE_VARIABLES + tuple(LEGACY_ALIASES))
+        settable = _closest_settable(name)
         if settable:
             settable = LEGACY_ALIASES.get(settable, settable)
             self.source.issue(
                 target.start, f"unknown service-defined variable {name} — did you mean {settable}?"
             )
             return
-        same = next((v for v in READONLY_VARIABLES if v.lower() == name.lower()), None)
+        same = _READONLY_BY_CASE.get(name.lower())
         if same:
             self.source.issue(
                 target.start,
@@ -695,6 +712,16 @@ class _Parser:
             f"{name} is read before any statement assigns it; assign it first, or check the spelling",
             "warning",
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _closest_settable(name: str) -> str | None:
+    """A settable service variable (or legacy alias) `name` is a near miss of. Cached: every pool
+    of a stack usually assigns the same variables of its own ($samples, $tasks)."""
+    return closest(name, SETTABLE_VARIABLES + tuple(LEGACY_ALIASES))
+
+
+_READONLY_BY_CASE = {name.lower(): name for name in READONLY_VARIABLES}
 
 
 def _count(n: int) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from deployer.errors import Diagnostic, StackError
 from deployer.stack.checks import run_checks
-from deployer.stack.loader import LoadedDocument, load_stack_file
+from deployer.stack.loader import LoadedDocument, has_template_syntax, load_stack_file
 from deployer.stack.numbers import check_numbers
 from deployer.stack.schema import check_schema
 from deployer.stack.spellings import normalize_spellings
@@ -49,7 +49,7 @@ def validate_file(path: Path, display: str | None = None,
         result = validate_document(doc, path.parent)
         if doc.line_map is not None:
             result.diagnostics = collapse_repeats(sorted(doc.line_map.remap_all(result.diagnostics)))
-        elif "{" in doc.text:
+        elif has_template_syntax(doc.text):
             result.diagnostics = sorted([*result.diagnostics, *_template_hint(path, name, doc.text)])
         return result
 

@@ -89,6 +89,60 @@ def test_alias_bomb_refused_quickly():
     assert info.value.diagnostics[0].line > 1
 
 
+# Text without an alias skips the measure: the builder counts values and levels itself and, past a
+# limit, hands over to the measure for the message. Both ways must draw the line at the same place.
+_WITH_ALIAS = "anchor: &a 1\nalias: *a\n"
+
+
+def _nested(levels: int) -> str:
+    return "x: " + "[" * levels + "1" + "]" * levels + "\n"
+
+
+@pytest.mark.parametrize("prefix", ["", _WITH_ALIAS], ids=["builder-counts", "measured-first"])
+@pytest.mark.parametrize(("levels", "refused"), [(62, False), (63, True), (64, True)])
+def test_depth_limit_is_the_same_with_or_without_aliases(prefix, levels, refused):
+    text = prefix + _nested(levels)  # the root mapping and `x` add one level each
+    if not refused:
+        assert load(text).data["x"]
+        return
+    with pytest.raises(StackError) as info:
+        load(text)
+    first = info.value.diagnostics[0]
+    assert "levels deep, over the limit of 64" in first.message and first.line == text.count("\n")
+
+
+@pytest.mark.parametrize("prefix", ["", _WITH_ALIAS], ids=["builder-counts", "measured-first"])
+@pytest.mark.parametrize(("values", "refused"), [(90, False), (120, True)])
+def test_value_limit_is_the_same_with_or_without_aliases(monkeypatch, prefix, values, refused):
+    from deployer.stack import loader
+
+    monkeypatch.setattr(loader, "MAX_EXPANDED_NODES", 100)
+    text = prefix + "x: [" + ", ".join("1" * values) + "]\n"
+    if not refused:
+        assert len(load(text).data["x"]) == values
+        return
+    with pytest.raises(StackError) as info:
+        load(text)
+    assert "over the limit of 100" in info.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize(("text", "may"), [
+    ("a: 1\n", False),
+    ("f: $x * 2\n", False),  # multiplication in a formula
+    ("c: /*comment\n", False),  # after a character of the scalar
+    ("p: '**/*.mp4'\n", False),  # inside a quoted glob: never the start of a node
+    ("a: &x 1\nb: *x\n", True),
+    ("l: [*x]\n", True),
+    ("l: {k: 1,*x: 2}\n", True),
+    ("*x\n", True),
+    ("c: ls *.txt\n", True),  # a false positive: costs the measure, nothing else
+])
+def test_what_may_hold_an_alias(text, may):
+    from deployer.stack.loader import _may_hold_alias
+
+    assert _may_hold_alias(text) is may
+
+
 def test_position_inside_block_scalar():
     doc = load("f: |\n  $a = 1;\n  $b = ;\n")
     pos = doc.position_inside(("f",), 2, 6)

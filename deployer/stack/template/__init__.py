@@ -30,7 +30,8 @@ source text); the text captured by a block `{% set x %}…{% endset %}` carries 
 comparing it with a string does not work (using it as output does).
 """
 
-from deployer.stack.template.linemap import LineMap, Rendered, has_template_syntax
+from deployer.stack.loader import has_template_syntax
+from deployer.stack.template.linemap import LineMap, Rendered
 from deployer.stack.template.render import TemplateFailure, render_stack_text, templates_folder
 from deployer.stack.template.variables import load_variables, stack_vars
 

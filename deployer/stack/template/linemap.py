@@ -13,19 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from deployer.errors import Diagnostic
+from deployer.stack.loader import TEMPLATE_SYNTAX as SYNTAX
 
-SYNTAX = ("{{", "{%", "{#")
 _CLOSERS = {"{{": "}}", "{%": "%}", "{#": "#}"}
 _MARK_OPEN = "\ue000"
 _MARK_CLOSE = "\ue001"
 MARKER = re.compile(f"{_MARK_OPEN}(\\d+):(\\d+){_MARK_CLOSE}")
 _RAW = re.compile(r"\{%[-+]?\s*raw\s*[-+]?%\}")
 _ENDRAW = re.compile(r"\{%[-+]?\s*endraw\s*[-+]?%\}")
-
-
-def has_template_syntax(text: str) -> bool:
-    """The fast path: only files with `{{`, `{%` or `{#` are rendered."""
-    return any(token in text for token in SYNTAX)
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from types import TracebackType
 from typing import Any
 
 from deployer.errors import Diagnostic, StackError
+from deployer.stack.loader import has_template_syntax
 from deployer.stack.suggest import closest
 from deployer.stack.template import limits
 from deployer.stack.template.limits import bounded_render, limited_sandbox, time_limit
-from deployer.stack.template.linemap import SYNTAX, Rendered, clean, has_template_syntax, mark, tag_end, unmark
+from deployer.stack.template.linemap import SYNTAX, Rendered, clean, mark, tag_end, unmark
 from deployer.stack.template.variables import stack_vars
 
 

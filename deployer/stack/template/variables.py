@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from deployer.errors import Diagnostic, StackError, UsageError
-from deployer.stack.template.linemap import has_template_syntax
+from deployer.stack.loader import has_template_syntax
 
 _VARS_LINE = re.compile(r"^vars\s*:(?:\s|$)")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
