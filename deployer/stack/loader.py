@@ -71,13 +71,23 @@ class Position(NamedTuple):
     column: int  # 1-based
 
 
+# A Position, or PyYAML's mark of a node (0-based line and column) as the loader recorded it:
+# a 1,000-pool stack records 60,000 places and a handful are ever asked for, so each becomes a
+# Position only when asked (SourceMap.value / key).
+Place = Position | yaml.Mark
+
+
+def _position(place: Place) -> Position:
+    return place if isinstance(place, Position) else Position(place.line + 1, place.column + 1)
+
+
 @dataclass
 class SourceMap:
     """Where each value (and each mapping key) of a loaded document starts in its file."""
 
     file: str
-    values: dict[PathKey, Position] = field(default_factory=dict)
-    keys: dict[PathKey, Position] = field(default_factory=dict)
+    values: dict[PathKey, Place] = field(default_factory=dict)
+    keys: dict[PathKey, Place] = field(default_factory=dict)
 
     def value(self, path: PathKey) -> Position:
         """The position of the value at `path`, or of its nearest ancestor that has one."""
@@ -86,15 +96,15 @@ class SourceMap:
     def key(self, path: PathKey) -> Position:
         """The position of the key naming `path` (falls back to the value's position)."""
         if path in self.keys:
-            return self.keys[path]
+            return _position(self.keys[path])
         return self.value(path)
 
-    def _nearest(self, table: dict[PathKey, Position], path: PathKey) -> Position:
+    def _nearest(self, table: dict[PathKey, Place], path: PathKey) -> Position:
         while path:
             if path in table:
-                return table[path]
+                return _position(table[path])
             path = path[:-1]
-        return table.get((), Position(1, 1))
+        return _position(table.get((), Position(1, 1)))
 
 
 @dataclass
@@ -409,7 +419,7 @@ class _Builder:
         self.budget -= 1
         if self.budget < 0 or len(path) >= MAX_DEPTH:  # as _measure counts: a scalar is one level
             raise _OverLimit
-        self.source.values.setdefault(path, Position(node.start_mark.line + 1, node.start_mark.column + 1))
+        self.source.values.setdefault(path, node.start_mark)
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
         if id(node) in self.active:
@@ -436,11 +446,10 @@ class _Builder:
             key = str(key_node.value)  # keys are names: `6.1:` is the version "6.1", not a float
             child: PathKey = (*path, key)
             if key in result:
-                first = self.source.keys.get(child)
-                where = f" (first defined at line {first.line})" if first else ""
+                where = f" (first defined at line {self.source.key(child).line})" if child in self.source.keys else ""
                 self._error(key_node, f"duplicate key {key!r}{where}", child)
                 continue
-            self.source.keys[child] = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            self.source.keys[child] = key_node.start_mark
             result[key] = self.build(value_node, child)
         return result
 
