@@ -254,16 +254,16 @@ def test_destroy_rerun_after_a_kill_while_a_job_is_deleting(workspace: Workspace
 def test_destroy_when_a_deleting_pool_vanishes_between_plan_and_delete(workspace: Workspace, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """The rerun after a kill -9 of destroy reads the pool still deleting, plans its delete, and by
-    the time the DELETE goes out the pool is gone (404 PoolNotFound): that delete is done."""
-    import time
-
+    the time the DELETE goes out the pool is gone (404 PoolNotFound): that delete is done. The
+    emulator's clock moves between plan and delete (a sleep made the test depend on the load)."""
     from deployer.apply.engine import destroy_plan
     from deployer.apply.executor import execute
     from deployer.azure import Clients
+    from deployer.emulator.core import clock
     from deployer.stack.model import load_stack
 
     state = _state(workspace, "destroy", tmp_path, monkeypatch)
-    monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "0.3")
+    monkeypatch.setenv("DEPLOY_EMULATOR_RESIZE_SECONDS", "30")
     rg, account = "rg-every-write", "baeverywrite01"
     stack = load_stack(workspace.stacks / "v1.yaml")
     with Clients.for_emulator_embedded(state) as clients:
@@ -273,6 +273,6 @@ def test_destroy_when_a_deleting_pool_vanishes_between_plan_and_delete(workspace
         clients.batch_mgmt.pool.begin_delete(rg, account, "small", polling_interval=0.01)  # the killed run
         run = destroy_plan(stack, clients)
         assert any(c.name == "small" for c in run.plan.actionable)  # still there, deleting
-        time.sleep(0.5)  # gone now
+        clock.advance(60)  # the deletion finishes: gone when the DELETE goes out
         result = execute(run.plan, run.stack, clients, run.live)
         assert result.ok, result.failed
