@@ -150,6 +150,12 @@ def print_error(message: str) -> None:
                 highlight=False)
 
 
+def print_warning(message: str) -> None:
+    """A warning on stderr: stdout stays the command's output (a plan, JSON events)."""
+    err().print(f"[bold yellow]warning:[/bold yellow] {escape(visible(message, newlines=True))}", markup=True,
+                highlight=False)
+
+
 def escape(text: str) -> str:
     """User text (file names, names, Azure's messages) inside markup: printed as written, never
     read as rich markup (a file named `a[/b].yaml` would otherwise be a MarkupError)."""

@@ -6,6 +6,7 @@ different target silently — a target that lacks what it needs is a usage error
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from deployer.azure.clients import EMULATOR_SUBSCRIPTION, Clients
@@ -25,7 +26,8 @@ def clients_for(target: Target, base_dir: Path, override: str | None = None) -> 
         from deployer.emulator.core.store import resolve_data_dir
 
         data_dir = resolve_data_dir(None)
-        attach_local(data_dir, execute=target.execute)  # tasks run here, in a background agent
+        if attach_local(data_dir, execute=target.execute):  # tasks run here, in a background agent
+            _warn_if_root()
         return Clients.for_emulator_embedded(data_dir, subscription_id=subscription)
     if kind == "emulator":
         if not target.endpoint:
@@ -44,3 +46,14 @@ def clients_for(target: Target, base_dir: Path, override: str | None = None) -> 
 
     check_sign_in(clients.credential, clients.cloud.name if clients.cloud else "AzureCloud")
     return clients
+
+
+def _warn_if_root() -> None:
+    """The local target runs the stack's commands as the user who runs deploy, never escalating:
+    as root, an admin start task's `apt-get install` or a task's `rm -rf` changes this machine."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        from deployer.console import print_warning
+
+        print_warning("deploy runs as root, so the local target runs this stack's task commands as root on "
+                      "this machine; run it as a normal user, or set `target.execute: false` (or "
+                      "DEPLOY_LOCAL_EXECUTE=0) to only pretend to run them")

@@ -186,12 +186,30 @@ def _contract_recording() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _contract_kept(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test fails when a request body it sends, or a response the emulator gives it, breaks the
+    API definitions, unless it is marked `contract_violation` (it sends wrong bodies on purpose, to
+    see the emulator refuse them the way Azure does)."""
+    from deployer.emulator.core import contract
+
+    with contract.recording() as rec:
+        yield
+    if request.node.get_closest_marker("contract_violation") is not None:
+        return
+    problems = sorted(set(rec.problems()))
+    if problems:
+        shown = "\n  ".join(problems[:10])
+        pytest.fail(f"{len(problems)} API contract mismatches (mark the test contract_violation only if it "
+                    f"sends them on purpose):\n  {shown}", pytrace=False)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     rec = _CONTRACT.get("rec")
     if rec is None or not (rec.requests or rec.responses):
         return
     problems = rec.problems()
-    terminalreporter.write_line(f"API contract over this run: {rec.figures()}, {len(problems)} mismatches "
-                                "(incl. deliberate ones)")
+    terminalreporter.write_line(f"API contract over this run: {rec.figures()}, {len(problems)} mismatches, "
+                                "all from tests marked contract_violation (any other fails its test)")
     for line in sorted(set(problems))[:30]:
         terminalreporter.write_line(f"  {line}")

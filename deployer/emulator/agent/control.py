@@ -200,14 +200,16 @@ class AgentThread:
         _threads.pop(self.data_dir, None)
 
 
-def attach_local(data_dir: Path, *, execute: bool) -> None:
+def attach_local(data_dir: Path, *, execute: bool) -> bool:
     """The local target's data directory: record whether its tasks run (the stack's
-    `target.execute`, unless DEPLOY_LOCAL_EXECUTE=0), and restart the agent if work waits."""
+    `target.execute`, unless DEPLOY_LOCAL_EXECUTE=0), and restart the agent if work waits.
+    Whether tasks run, after that override."""
     execute = execute and os.environ.get(EXECUTE_ENV, "1").strip() not in ("0", "false", "no")
     store = Store(data_dir)
     settings.configure(store, execute=execute)
     if execute:
         ensure_for_reads(store)
+    return execute
 
 
 def start_thread(data_dir: str | os.PathLike[str]) -> AgentThread:

@@ -167,7 +167,7 @@ class Observation:
     findings: list[Finding]
 
 
-@dataclass
+@dataclass(eq=False)  # recorders nest (the run's, each test's): removed by identity, never by equal contents
 class Recorder:
     """What `recording()` saw: one Observation per request body and per JSON response checked."""
 

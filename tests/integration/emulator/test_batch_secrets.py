@@ -171,6 +171,8 @@ def pool_specification(c: dict[str, str], visible: str) -> dict[str, Any]:
     props = pool_properties(c, visible)
     vmc = props.pop("deploymentConfiguration")["virtualMachineConfiguration"]
     vmc["nodeAgentSKUId"] = vmc.pop("nodeAgentSkuId")
+    vmc["containerConfiguration"]["type"] = "dockerCompatible"  # the service API's case of each enum
+    props["userAccounts"][0]["elevationLevel"] = "admin"
     cifs = props["mountConfiguration"][2]["cifsMountConfiguration"]
     cifs["username"] = cifs.pop("userName")
     props.pop("scaleSettings")

@@ -75,6 +75,7 @@ def test_list_by_group_and_subscription(emulator):
     assert err.value.error.code == "ResourceGroupNotFound"
 
 
+@pytest.mark.contract_violation  # sends accessTier 'Lukewarm' to see it refused
 def test_update_tags_and_properties(emulator):
     group(emulator)
     account(emulator, tags={"a": "1"})
@@ -144,6 +145,7 @@ def test_invalid_account_names(emulator, name):
     assert err.value.error.message.startswith(f"{name} is not a valid storage account name.")
 
 
+@pytest.mark.contract_violation  # sends sku 'Standard_XYZ' to see it refused
 def test_missing_group_and_missing_account(emulator):
     with pytest.raises(ResourceNotFoundError) as err:
         account(emulator, rg="nowhere")
