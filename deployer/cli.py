@@ -57,7 +57,7 @@ RunFormatOption = Annotated[
 TargetOption = Annotated[
     TargetKind | None,
     typer.Option("--target", help="Where to deploy, overriding the stack's target.kind (local runs the "
-                 "embedded emulator)."),
+                 "embedded emulator); a template stack (*.j2) reads it as deploy.target."),
 ]
 
 
@@ -338,7 +338,7 @@ def _stack_and_clients(path: Path, override: str | None,  # type: ignore[no-unty
     from deployer.azure.target import clients_for
     from deployer.stack.model import load_stack
 
-    loaded = load_stack(path, variables=variables)
+    loaded = load_stack(path, variables=variables, target=override)
     if subscription:
         import dataclasses
 
@@ -434,13 +434,15 @@ def render(
     stack: Annotated[Path, typer.Argument(help="The stack file (YAML, a Jinja2 template).", show_default=False)],
     var_file: VarFileOption = None,
     var: VarOption = None,
+    target: TargetOption = None,
 ) -> None:
     """Print the stack as rendered from its template (secret references stay references)."""
     from deployer.stack.loader import read_stack_text
     from deployer.stack.template import render_stack_text
 
     variables = _variables(var_file, var)
-    rendered = render_stack_text(read_stack_text(stack, str(stack)), str(stack), stack.parent, variables)
+    rendered = render_stack_text(read_stack_text(stack, str(stack)), str(stack), stack.parent, variables,
+                                 target.value if target else None)
     sys.stdout.write(rendered.text)
 
 

@@ -108,7 +108,11 @@ def read_saved_plan(path: Path) -> SavedPlanFile:
         stack_path = path.parent / stack_file
     if not stack_path.is_file():
         raise ApplyError(f"stale plan: its stack file {stack_file} is gone")
-    stack = load_stack(stack_path, variables=variables)
+    rendered_for = document.get("renderedForTarget")
+    if rendered_for is not None and not isinstance(rendered_for, str):
+        raise UsageError(f"{path}: `renderedForTarget` must be a target kind; save the plan again with "
+                         "`deploy plan --out`")
+    stack = load_stack(stack_path, variables=variables, target=rendered_for)
     if stack.source_sha256 != document["stackSha256"]:
         raise ApplyError(f"stale plan: {stack_file} (rendered with the plan's variables and today's environment) "
                          "changed since the plan was made; plan again")

@@ -132,10 +132,13 @@ def narrow(plan: Plan, stack: Stack, only: Sequence[str]) -> Plan:
 def saved_plan_text(run: PlanRun, stack_file: Path) -> str:
     """A saved plan: the plan's JSON plus what apply needs to use it — the --var-file/--var
     values the stack was rendered with (variables, unlike secret references, are not secret),
-    the hash of the rendered stack, and the live ETags (in each change)."""
+    the `--target` it was rendered with, the hash of the rendered stack, and the live ETags (in
+    each change)."""
     document = run.plan.to_dict()
     document["stackFile"] = str(stack_file)
     document["stackSha256"] = run.stack_sha256
     document["variables"] = dict(run.stack.variables)
+    if run.stack.rendered_for is not None:
+        document["renderedForTarget"] = run.stack.rendered_for
     document["secretsCompared"] = run.secrets_compared
     return json.dumps(document, indent=2) + "\n"

@@ -226,10 +226,11 @@ def has_template_syntax(text: str) -> bool:
 
 
 def load_stack_file(path: Path, display: str | None = None,
-                    variables: Mapping[str, Any] | None = None) -> LoadedDocument:
+                    variables: Mapping[str, Any] | None = None, target: str | None = None) -> LoadedDocument:
     """Read, render (when the file is a Jinja2 template) and parse a stack file.
 
-    `variables` override the stack's own `vars:` (see deployer.stack.template). Diagnostics
+    `variables` override the stack's own `vars:` and `target` is `--target`, `deploy.target` in a
+    template (see deployer.stack.template). Diagnostics
     raised here point at the user's file and line, also when they come from rendered text.
     """
     name = display or str(path)
@@ -238,7 +239,7 @@ def load_stack_file(path: Path, display: str | None = None,
         return load_yaml_text(text, name)
     from deployer.stack.template import render_stack_text
 
-    rendered = render_stack_text(text, name, path.parent, variables)
+    rendered = render_stack_text(text, name, path.parent, variables, target)
     if rendered.line_map is None:
         return load_yaml_text(rendered.text, name)
     try:

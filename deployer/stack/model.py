@@ -90,6 +90,8 @@ class Stack:
     source_sha256: str = ""
     #: the --var-file / --var values the stack was rendered with (a saved plan carries them)
     variables: Mapping[str, Any] = field(default_factory=dict)
+    #: the --target the stack was rendered with (`deploy.target`; a saved plan carries it too)
+    rendered_for: str | None = None
     #: which file this is, as apply records it on accounts (deployer.stack.identity); "" unknown
     file_id: str = ""
     #: validate's warnings (plans and apply show them too)
@@ -106,10 +108,11 @@ class Stack:
 
 
 def load_stack(path: Path, display: str | None = None,
-               variables: Mapping[str, Any] | None = None) -> Stack:
+               variables: Mapping[str, Any] | None = None, target: str | None = None) -> Stack:
     """Validate a stack file and build its model; raise StackError with every diagnostic.
-    `variables` (from --var-file/--var) render a templated stack (deployer.stack.template)."""
-    result = validate_file(path, display, variables)
+    `variables` (from --var-file/--var) and `target` (--target, `deploy.target`) render a
+    templated stack (deployer.stack.template)."""
+    result = validate_file(path, display, variables, target)
     errors = [d for d in result.diagnostics if d.severity == "error"]
     if errors or result.document is None:
         raise StackError(errors or [Diagnostic(result.file, 0, 0, "the stack could not be read")])
@@ -117,7 +120,7 @@ def load_stack(path: Path, display: str | None = None,
     stack = build_model(document.data, result.file, path.parent)
     return replace(stack, secrets=secret_references(document),
                    source_sha256=hashlib.sha256(document.text.encode("utf-8")).hexdigest(),
-                   variables=dict(variables or {}), file_id=stack_file_id(path),
+                   variables=dict(variables or {}), rendered_for=target, file_id=stack_file_id(path),
                    warnings=tuple(d for d in result.diagnostics if d.severity == "warning"),
                    locations=_locations(stack, document))
 

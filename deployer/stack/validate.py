@@ -37,13 +37,14 @@ class ValidationResult:
 
 
 def validate_file(path: Path, display: str | None = None,
-                  variables: Mapping[str, Any] | None = None) -> ValidationResult:
-    """Validate a stack file; `variables` (from --var-file/--var) are used to render a templated
-    stack, and diagnostics in rendered text point back at the template's file and line."""
+                  variables: Mapping[str, Any] | None = None, target: str | None = None) -> ValidationResult:
+    """Validate a stack file; `variables` (from --var-file/--var) and `target` (--target) are used
+    to render a templated stack, and diagnostics in rendered text point back at the template's
+    file and line."""
     name = display or str(path)
     with _gc_paused():
         try:
-            doc = load_stack_file(path, name, variables)
+            doc = load_stack_file(path, name, variables, target)
         except StackError as exc:
             return ValidationResult(name, sorted([*exc.diagnostics, *_template_hint(path, name)]))
         result = validate_document(doc, path.parent)

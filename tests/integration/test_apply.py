@@ -239,6 +239,32 @@ def test_saved_plan_is_stale_when_the_rendered_stack_changes(templated: Path, ca
     assert code == 1 and "stale plan" in err and "changed since the plan was made" in err, out + err
 
 
+def test_saved_plan_renders_again_for_the_target_it_was_made_with(templated: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A template that reads `deploy.target` (the plan's --target) renders at apply as it did at
+    plan: the saved plan carries the target, as it carries the variables."""
+    templated.write_text(templated.read_text().replace(
+        "name: ba{{ vars.suffix }}", "name: ba{{ vars.suffix }}{{ 'l' if deploy.target == 'local' else 'x' }}"))
+    saved = tmp_path / "plan.json"
+    code, out, err = run(capsys, "plan", str(templated), "--target", "local", "--out", str(saved), "--var", "suffix=t1")
+    assert code == 0 and "bat1l" in out, out + err
+    assert json.loads(saved.read_text())["renderedForTarget"] == "local"
+    code, out, err = run(capsys, "apply", str(saved), "--auto-approve")
+    assert code == 0 and "batchAccounts.main: create done" in out, out + err
+
+
+def test_media_stack_follows_the_command_line_target(stacks: Path) -> None:
+    """`--target azure` alone plans Azure's start task (apt-get as admin), not the local one."""
+    from deployer.stack.model import load_stack
+
+    path = stacks / "media-transcode.yaml.j2"
+    for target, kind, installs in ((None, "local", False), ("azure", "azure", True), ("local", "local", False)):
+        stack = load_stack(path, target=target)
+        pool = next(r for r in stack.resources if r.address.parts[-1] == "transcode")
+        assert stack.target.kind == kind and stack.rendered_for == target
+        assert ("apt-get install" in json.dumps(pool.spec)) is installs, target
+
+
 @pytest.mark.parametrize("allow_updates", [True, False])
 def test_a_changed_zip_under_the_same_version(stacks: Path, capsys: pytest.CaptureFixture[str],
                                               allow_updates: bool) -> None:

@@ -87,6 +87,13 @@ def test_env_gives_named_variables(repo, monkeypatch):
     assert render(repo, "x: {{ env.DEPLOY_TEST_RG }}\n") == "x: rg-from-env\n"
 
 
+@pytest.mark.parametrize(("target", "rendered"), [(None, "x: local\n"), ("azure", "x: azure\n")])
+def test_deploy_target_is_the_command_line_target(repo, target, rendered):
+    text = "x: {{ deploy.target or 'local' }}\n"
+    stack = repo / "stacks" / "s.yaml.j2"
+    assert render_stack_text(text, str(stack), stack.parent, None, target).text == rendered
+
+
 def test_env_missing_variable_is_named(repo, monkeypatch):
     monkeypatch.delenv("DEPLOY_TEST_MISSING", raising=False)
     assert errors(repo, "stack: demo\nx: {{ env.DEPLOY_TEST_MISSING }}\n") == [

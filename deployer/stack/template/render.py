@@ -66,9 +66,12 @@ def _display(path: Path) -> str:
 
 
 def render_stack_text(text: str, file: str, base_dir: Path,
-                      variables: Mapping[str, Any] | None = None) -> Rendered:
+                      variables: Mapping[str, Any] | None = None, target: str | None = None) -> Rendered:
     """Render `text` (the stack `file`, in `base_dir`) or return it as is if it is no template:
-    only a file named `*.j2` is one (see `is_template`)."""
+    only a file named `*.j2` is one (see `is_template`). `target` is the command line's
+    `--target` (None without one): templates read it as `deploy.target`, so that a stack can
+    follow `--target azure` (`kind: {{ deploy.target or vars.target }}`) instead of planning,
+    say, the local target's start task for Azure's nodes."""
     if not is_template(file) or not has_template_syntax(text):
         return Rendered(text, None)
     context_vars = _Vars(stack_vars(text, file))
@@ -121,7 +124,8 @@ def render_stack_text(text: str, file: str, base_dir: Path,
         code = environment.compile(mark(protect_comments(text), 0), name=file, filename=file)
         template = environment.template_class.from_code(environment, code, environment.make_globals(None))
         with time_limit(limits.MAX_RENDER_SECONDS):
-            output = bounded_render(template.generate(vars=context_vars, env=_Env()), files)
+            output = bounded_render(template.generate(vars=context_vars, env=_Env(), deploy={"target": target}),
+                                    files)
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or file
         where = where if where in sources else file
@@ -154,7 +158,7 @@ def is_template(file: str) -> bool:
     return file.lower().endswith(".j2")
 
 
-_JINJA_INTENT = re.compile(r"\{\{-?\s*(?:vars|env)\s*\.\s*\w+[^}]*\}\}"
+_JINJA_INTENT = re.compile(r"\{\{-?\s*(?:vars|env|deploy)\s*\.\s*\w+[^}]*\}\}"
                            r"|\{%-?\s*(?:if|for|set|include|import|from|macro)\b[^%]*%\}")
 
 
