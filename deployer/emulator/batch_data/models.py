@@ -44,7 +44,7 @@ import heapq
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -1118,14 +1118,10 @@ def add_task_collection(store: Store, account: Doc, job_id: str, payload: Any) -
     return job, results
 
 
-def _tasks_settled(store: Store, account: Doc, job_id: str, now: float) -> tuple[Doc, list[Doc]]:
-    job = require_job(store, account, job_id, now)
-    return job, store.list(KIND_TASK, parent=job.key)
-
-
-def list_tasks(store: Store, account: Doc, job_id: str, now: float | None = None) -> tuple[Doc, list[Doc]]:
-    now = clock.now() if now is None else now
-    return _tasks_settled(store, account, job_id, now)
+def list_tasks(store: Store, account: Doc, job_id: str, now: float | None = None) -> tuple[Doc, Sequence[Doc]]:
+    """The job and its tasks, read lazily: a page of the listing reads only its own tasks."""
+    job = require_job(store, account, job_id, clock.now() if now is None else now)
+    return job, store.children(KIND_TASK, job.key)
 
 
 def require_task(store: Store, account: Doc, job_id: str, task_id: str, now: float | None = None) -> tuple[Doc, Doc]:
@@ -1200,17 +1196,21 @@ def terminate_task(
     )
 
 
-def task_counts(tasks: list[Doc]) -> dict[str, Any]:
+#: what task counts read of each task: SQLite extracts them, no task is decoded
+_COUNTED_FIELDS = ("$.meta.state", "$.requiredSlots", "$.meta.exec.result")
+
+
+def task_counts(store: Store, job: Doc) -> dict[str, Any]:
+    """GET /jobs/{j}/taskcounts: tasks and their slots by state, succeeded and failed apart."""
     counts = {"active": 0, "running": 0, "completed": 0, "succeeded": 0, "failed": 0}
     slots = dict(counts)
-    for t in tasks:
-        m = t.body["meta"]
-        state = m["state"] if m["state"] in ("active", "running", "completed") else "active"
-        need = int(t.body.get("requiredSlots") or 1)
+    for state, required, result in store.fields(KIND_TASK, _COUNTED_FIELDS, parent=job.key):
+        state = state if state in ("active", "running", "completed") else "active"
+        need = int(required or 1)
         counts[state] += 1
         slots[state] += need
         if state == "completed":
-            outcome = "failed" if (m.get("exec") or {}).get("result") == "failure" else "succeeded"
+            outcome = "failed" if result == "failure" else "succeeded"
             counts[outcome] += 1
             slots[outcome] += need
     return {"taskCounts": counts, "taskSlotCounts": slots}
@@ -1224,7 +1224,7 @@ def pool_task_metrics(store: Store, account: Doc, pool_name: str, now: float | N
     for job in list_jobs(store, account, now):
         if str(auto_pools.pool_id_of(job.body) or "").lower() != pool_name.lower():
             continue
-        counts = task_counts(list_tasks(store, account, job.body["id"], now)[1])["taskCounts"]
+        counts = task_counts(store, job)["taskCounts"]
         for state in totals:
             totals[state] += counts[state]
     return {"$ActiveTasks": totals["active"], "$RunningTasks": totals["running"],

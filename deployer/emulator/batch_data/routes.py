@@ -23,7 +23,7 @@ import base64
 import hashlib
 import hmac
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -305,14 +305,15 @@ def _check_maxresults(req: Request) -> None:
         raise errors.out_of_range_query_parameter("maxresults", raw)
 
 
-def _list(req: Request, account: Doc, what: str, items: list[Any],
+def _list(req: Request, account: Doc, what: str, items: Sequence[Any],
           render: Callable[[Any], dict[str, Any]] | None = None) -> Response:
-    """A list answer, a page at a time. With `render` (items are stored documents), only the page
-    is rendered when nothing filters: a page of a 100,000-task job costs its 1,000 tasks."""
+    """A list answer, a page at a time. With `render` (items are stored documents, possibly read
+    lazily: Store.children), only the page is read and rendered when nothing filters: a page of a
+    100,000-task job costs its 1,000 tasks."""
     _check_maxresults(req)
     if render is not None and req.query.get("$filter"):
         items, render = [render(i) for i in items], None
-    items = _filtered(req, items) if render is None else items
+    items = _filtered(req, list(items)) if render is None else items
     page = paging.page(req, items, size=1000, value_key="value", next_key="odata.nextLink", size_param="maxresults")
     select = req.query.get("$select")
     body: dict[str, Any] = {"odata.metadata": _metadata_url(req, account, what)}
@@ -425,8 +426,8 @@ def enable_job(req: Request, account: Doc, job_id: str) -> Response:
 
 
 def task_counts(req: Request, account: Doc, job_id: str) -> Response:
-    job, tasks = models.list_tasks(req.store, account, job_id)
-    return _json(models.task_counts(tasks), headers=_entity_headers(job))
+    job = models.require_job(req.store, account, job_id)
+    return _json(models.task_counts(req.store, job), headers=_entity_headers(job))
 
 
 def preparation_status(req: Request, account: Doc, job_id: str) -> Response:

@@ -10,6 +10,7 @@ an offset into the list as the next request computes it. Batch data plane:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import ApiError
@@ -20,7 +21,7 @@ TOKEN = "$skiptoken"
 
 def page(
     req: Request,
-    items: list[Any],
+    items: Sequence[Any],
     *,
     size: int = 1000,
     value_key: str = "value",

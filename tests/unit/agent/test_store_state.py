@@ -6,6 +6,8 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from deployer.emulator.core import Store
 from deployer.emulator.core.store import DB_NAME
 
@@ -64,3 +66,36 @@ def test_reads_by_parent_use_the_parent_index(tmp_path: Path) -> None:
     for sql in seen:
         plan = str(conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
         assert "docs_by_parent" in plan, (sql, plan)
+
+
+def test_children_read_a_slice_at_a_time(tmp_path: Path) -> None:
+    """A page of a job's listing reads its own tasks only (LIMIT/OFFSET on the parent index)."""
+    store = Store(tmp_path)
+    for t in range(7):
+        store.put("task", f"j/{t}", {"id": str(t), "meta": {"state": "active"}}, parent="j")
+    store.put("task", "k/0", {"id": "0", "meta": {"state": "active"}}, parent="k")
+    children = store.children("task", "j")
+    everything = store.list("task", parent="j")
+    seen: list[str] = []
+    conn = store._conn()
+    conn.set_trace_callback(seen.append)
+    assert len(children) == 7
+    assert children[2:5] == everything[2:5] and children[5:100] == everything[5:]
+    assert children[3] == everything[3] and children[-1] == everything[-1]
+    assert children[::2] == everything[::2] and list(children) == everything
+    assert children[7:] == [] and children[10:20] == []
+    conn.set_trace_callback(None)
+    page = [sql for sql in seen if "LIMIT" in sql]
+    assert page and all("docs_by_parent" in str(conn.execute("EXPLAIN QUERY PLAN " + sql).fetchall()) for sql in page)
+    with pytest.raises(IndexError):
+        children[7]
+
+
+def test_fields_are_read_without_decoding(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    store.put("task", "j/0", {"requiredSlots": 2, "meta": {"state": "completed", "exec": {"result": "failure"}}},
+              parent="j")
+    store.put("task", "j/1", {"meta": {"state": "active"}}, parent="j")
+    store.put("task", "k/0", {"meta": {"state": "running"}}, parent="k")
+    rows = store.fields("task", ("$.meta.state", "$.requiredSlots", "$.meta.exec.result"), parent="j")
+    assert sorted(rows, key=str) == sorted([("completed", 2, "failure"), ("active", None, None)], key=str)
