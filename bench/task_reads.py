@@ -15,6 +15,13 @@ DEPLOY_LOCAL_EXECUTE=0 instead, where tasks only pretend to run and every read o
 simulates them (it reads all of its queued tasks).
 
     .venv/bin/python bench/task_reads.py [--sizes 10000,100000] [--pretend]
+
+Measured (2-core shared machine, 2026-12-05), before -> after the emulator read tasks a page at
+a time and settled pretend-mode jobs from their unfinished tasks only:
+
+    node agent, 100,000 tasks: full listing 161 s -> 23 s (slowest page 1.77 -> 0.33 s),
+        id listing 152 -> 13 s, taskcounts 1.54 -> 0.31 s, autoscale metrics 1.44 -> 0.31 s
+    pretend, 10,000 tasks: apply 15.5 s -> 2.8 s, full listing 2.85 -> 1.69 s
 """
 
 from __future__ import annotations

@@ -688,9 +688,14 @@ TASK_ENDED = {"category": "usererror", "code": "TaskEnded", "message": "Task Was
 
 
 def _settled_job_body(
-    store: Store, account: Doc, doc: Doc, now: float, tasks: list[Doc] | None = None
+    store: Store, account: Doc, doc: Doc, now: float
 ) -> tuple[dict[str, Any] | None, list[tuple[Doc, dict[str, Any]]], bool]:
-    """(new job body or None if gone, task writes, changed?) for a job at `now`."""
+    """(new job body or None if gone, task writes, changed?) for a job at `now`.
+
+    Tasks that only pretend to run (no node agent) move by time, and reading a job settles them.
+    Only unfinished tasks are read (a completed one never changes again), and none when none can
+    move (nothing runs, and the pool has no slot for a queued one): every task added to a job
+    reads it, and reading all its tasks each time made adding 10,000 of them quadratic."""
     body, changed = _due_body(doc, now)
     if body is None:
         return None, [], True
@@ -698,26 +703,52 @@ def _settled_job_body(
     if agent_settings.execution_enabled(store):
         return body, [], _settled_by_agent(store, doc.key, body, now) or changed
     writes: TaskWrites = []
+    tasks: list[Doc] | None = None  # the unfinished tasks, when read
     if meta["state"] in ("active", "disabling", "disabled", "enabling", "terminating"):
-        if tasks is None:
-            tasks = store.list(KIND_TASK, parent=doc.key)
         settled_doc = Doc(doc.kind, doc.key, doc.parent, doc.etag, doc.created, doc.updated, body)
-        writes = _task_transitions(store, account, settled_doc, tasks, now)
+        if _tasks_can_move(store, account, settled_doc, now):
+            tasks = _unfinished_tasks(store, doc.key)
+            writes = _task_transitions(store, account, settled_doc, tasks, now)
     if meta["state"] == "active":
-        after = {t.key: t.body for t in tasks or []}
-        after.update({t.key: b for t, b in writes})
+        if tasks is None:
+            all_done = not store.any_state(KIND_TASK, _UNFINISHED, parent=doc.key)
+        else:
+            after = {t.key: t.body for t in tasks}
+            after.update({t.key: b for t, b in writes})
+            all_done = all(b["meta"]["state"] == "completed" for b in after.values())
         wall = mgmt.parse_duration(body["constraints"].get("maxWallClockTime")) or _INFINITE_SECONDS
-        if body.get("onAllTasksComplete") == "terminatejob" and all(
-            b["meta"]["state"] == "completed" for b in after.values()
-        ):
-            ends = [b["meta"].get("stateTime") or 0.0 for b in after.values()]
-            at = max([meta.get("autoTerminateSince") or meta["created"], *ends])
+        if body.get("onAllTasksComplete") == "terminatejob" and all_done:
+            # a state change moves stateTime forward: the stored maximum and the new ones cover all
+            ends = [b["meta"].get("stateTime") or 0.0 for _, b in writes]
+            done = store.max_field(KIND_TASK, parent=doc.key, field="$.meta.stateTime") or 0.0
+            at = max([meta.get("autoTerminateSince") or meta["created"], done, *ends])
             _complete(meta, min(at, now), "AllTasksComplete")
             changed = True
         elif wall < _INFINITE_SECONDS and meta["created"] + wall <= now:
             _complete(meta, meta["created"] + wall, "MaxWallClockTimeExpiry")
             changed = True
     return body, writes, changed or bool(writes)
+
+
+_UNFINISHED = ("active", "preparing", "running")
+
+
+def _unfinished_tasks(store: Store, job_key: str) -> list[Doc]:
+    return store.by_state(KIND_TASK, _UNFINISHED, parent=job_key)
+
+
+def _tasks_can_move(store: Store, account: Doc, job: Doc, now: float) -> bool:
+    """Whether a task of `job` (pretending to run) can change state: one is running (it ends by
+    time), or the job is active and its pool has a slot to start a queued one (as _plan needs)."""
+    if store.any_state(KIND_TASK, ("running",), parent=job.key):
+        return True
+    if job.body["meta"]["state"] != "active":
+        return False
+    pool = _job_pool(store, account, job.body, now)
+    if pool is None:
+        return False
+    nodes, per_node, _since = pools.capacity(pool, now)
+    return nodes * per_node > 0
 
 
 def _settled_by_agent(store: Store, job_key: str, body: dict[str, Any], now: float) -> bool:
@@ -728,9 +759,7 @@ def _settled_by_agent(store: Store, job_key: str, body: dict[str, Any], now: flo
     if meta["state"] != "active":
         return False
     wall = mgmt.parse_duration(body["constraints"].get("maxWallClockTime")) or _INFINITE_SECONDS
-    if body.get("onAllTasksComplete") == "terminatejob" and not store.any_state(
-        KIND_TASK, ("active", "running", "preparing"), parent=job_key
-    ):
+    if body.get("onAllTasksComplete") == "terminatejob" and not store.any_state(KIND_TASK, _UNFINISHED, parent=job_key):
         last = store.max_field(KIND_TASK, parent=job_key, field="$.meta.stateTime") or 0.0
         at = max(meta.get("autoTerminateSince") or meta["created"], last)
         _complete(meta, min(at, now), "AllTasksComplete")
@@ -745,9 +774,8 @@ def settle_job(store: Store, account: Doc, doc: Doc, now: float | None = None) -
     """The job at `now`, with what became due written back; None once its deletion finished."""
     at = clock.now() if now is None else now
 
-    def settled_body(current: Doc, fresh: bool) -> tuple[dict[str, Any] | None, TaskWrites, bool]:
-        tasks = store.list(KIND_TASK, parent=current.key) if fresh else None
-        return _settled_job_body(store, account, current, at, tasks)
+    def settled_body(current: Doc, _fresh: bool) -> tuple[dict[str, Any] | None, TaskWrites, bool]:
+        return _settled_job_body(store, account, current, at)
 
     return _settle(store, doc, settled_body)
 

@@ -621,6 +621,28 @@ def test_tasks_run_on_the_pools_nodes(batch: Batch, frozen_clock: Any) -> None:
     assert job.state == "completed" and job.execution_info.termination_reason == "AllTasksComplete"
 
 
+def test_queued_tasks_on_a_pool_without_nodes_keep_the_job_active(emulator: Any, frozen_clock: Any) -> None:
+    """Reading a job whose tasks cannot move reads none of them (adding 10,000 tasks was
+    quadratic): the job must still know that queued tasks keep it from completing, and that they
+    start once the pool has nodes."""
+    batch = make_batch(emulator, dedicated=0)
+    d = batch.data
+    frozen_clock.advance(600)
+    d.create_job(new_job("wait"))
+    d.create_tasks("wait", tasks(3))
+    d.update_job("wait", bm.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob"))  # as Azure advises
+    frozen_clock.advance(600)
+    assert d.get_job("wait").state == "active"
+    assert d.get_job_task_counts("wait").task_counts.active == 3
+    emulator.clients.batch_mgmt.pool.update(RG, ACCOUNT, POOL, pool_body(1))  # one node, one slot
+    frozen_clock.advance(600)  # it arrives, and runs the three tasks one after the other
+    job = d.get_job("wait")
+    assert d.get_job_task_counts("wait").task_counts.succeeded == 3
+    assert job.state == "completed" and job.execution_info.termination_reason == "AllTasksComplete"
+    last = max(t.execution_info.end_time for t in d.list_tasks("wait"))
+    assert job.execution_info.end_time == last  # when the last task ended, not when the job was read
+
+
 # ==============================================================================================
 # job schedules
 # ==============================================================================================
