@@ -262,9 +262,6 @@ def _compare_tasks(stack: Stack, context: Any, item: Adoption) -> None:
 
 def adopt(found: Imports) -> list[Address]:
     """Write the ownership markers (and fingerprints) on every resource of `found`; nothing else."""
-    from deployer.resources.ownership import record_stack_file
-
-    record_stack_file(found.stack.name, found.stack.file_id)
     done = []
     for item in found.adoptions:
         _mark(found, item)
@@ -279,7 +276,7 @@ def _mark(found: Imports, item: Adoption) -> None:
     place = marker_place(r.kind)
     if place == "tags":
         tags = with_markers(r.kind, {"tags": copy.deepcopy(item.live.get("tags") or {})}, stack.name,
-                            item.recorded)["tags"]
+                            item.recorded, stack_file=stack.file_id)["tags"]
         if r.kind is Kind.NETWORK:
             _write(f"tags of network {r.name}", lambda: clients.network.virtual_networks.update_tags(
                 rg, r.name, {"tags": tags}))

@@ -26,7 +26,6 @@ from deployer.apply.context import ApplyContext
 from deployer.apply.writers import Writers
 from deployer.plan.graph import Graph, Step, build_graph
 from deployer.plan.model import Plan
-from deployer.resources.ownership import record_stack_file
 from deployer.resources.read import LiveState
 from deployer.stack.model import Stack
 
@@ -77,7 +76,6 @@ def describe_error(exc: BaseException) -> str:
 def execute(plan: Plan, stack: Stack, clients: Any, live: LiveState, *, parallelism: int = 10,
             wait_for_nodes: bool = False, on_event: Callback | None = None,
             context: ApplyContext | None = None) -> Result:
-    record_stack_file(stack.name, stack.file_id)  # recorded on the accounts and networks written
     context = context or ApplyContext(stack, live, clients)
     writers = Writers(stack, clients, context, wait_for_nodes=wait_for_nodes)
     if on_event is not None:  # long steps (a job's 100,000 tasks) report how far they are

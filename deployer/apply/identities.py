@@ -12,7 +12,6 @@ from typing import Any
 
 from deployer.plan.model import Change
 from deployer.resources.identity import desired_roles, read_roles, scopes
-from deployer.resources.ownership import with_markers
 from deployer.stack.model import DesiredResource, Kind
 
 NAMESPACE = uuid.UUID("5a0c3f3e-8f1e-4b8e-9d57-1d2b7a3c6e17")
@@ -24,8 +23,8 @@ def assignment_name(principal: str, scope: str, role: str) -> str:
 
 def sync(writers: Any, resource: DesiredResource) -> None:
     body, recorded = writers.body(resource)
-    rest = with_markers(Kind.IDENTITY, {"location": body.get("location") or writers.stack.target.location,
-                                        "tags": body.get("tags") or {}}, writers.stack.name, recorded)
+    rest = writers.marked(Kind.IDENTITY, {"location": body.get("location") or writers.stack.target.location,
+                                          "tags": body.get("tags") or {}}, recorded)
     identity = writers.clients.msi.user_assigned_identities.create_or_update(writers.rg, resource.name, rest)
     principal = str(identity.principal_id)
     wanted = desired_roles(resource.spec, writers.context)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.resources.ownership import with_markers
 from deployer.stack.model import DesiredResource, Kind
 
 
@@ -15,4 +14,4 @@ def group_body(writers: Any, resource: DesiredResource) -> dict[str, Any]:
                                            "destinationAddressPrefix": "*", "destinationPortRange": "*", **rule}}
              for name, rule in (body.get("securityRules") or {}).items()]
     rest = {"location": body.get("location"), "tags": body.get("tags") or {}, "properties": {"securityRules": rules}}
-    return with_markers(Kind.SECURITY_GROUP, rest, writers.stack.name, recorded)
+    return writers.marked(Kind.SECURITY_GROUP, rest, recorded)

@@ -52,6 +52,11 @@ class Writers:
         self.on_progress: Any = None
         self.poll = poll if poll is not None else (5.0 if azure else 0.05)
 
+    def marked(self, kind: Kind, body: Mapping[str, Any], recorded: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """`body` with this stack's markers: its name, the fingerprints `recorded`, and on accounts
+        and networks the file that declares them (deployer.stack.identity)."""
+        return with_markers(kind, body, self.stack.name, recorded, stack_file=self.stack.file_id)
+
     # --- entry points ---------------------------------------------------------------------------
 
     def ensure_resource_group(self) -> None:
@@ -168,14 +173,14 @@ class Writers:
         rest = {"location": body.get("location"), "tags": body.get("tags") or {},
                 "properties": {"addressSpace": {"addressPrefixes": body.get("addressSpace") or []},
                                "subnets": subnets}}
-        return with_markers(Kind.NETWORK, rest, self.stack.name, recorded)
+        return self.marked(Kind.NETWORK, rest, recorded)
 
     def _storage_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
         top = {k: body.pop(k) for k in ("location", "kind", "tags") if k in body}
         rest: dict[str, Any] = {**top, "sku": {"name": body.pop("sku", "Standard_LRS")}, "properties": body}
         rest.setdefault("kind", "StorageV2")
-        return with_markers(Kind.STORAGE_ACCOUNT, rest, self.stack.name, recorded)
+        return self.marked(Kind.STORAGE_ACCOUNT, rest, recorded)
 
     def create_storage_account(self, resource: DesiredResource) -> None:
         accounts = self.clients.storage.storage_accounts
@@ -204,7 +209,7 @@ class Writers:
     def _batch_account_body(self, resource: DesiredResource) -> dict[str, Any]:
         body, recorded = self.body(resource)
         top = {k: body.pop(k) for k in ("location", "identity", "tags") if k in body}
-        return with_markers(Kind.BATCH_ACCOUNT, {**top, "properties": body}, self.stack.name, recorded)
+        return self.marked(Kind.BATCH_ACCOUNT, {**top, "properties": body}, recorded)
 
     def create_batch_account(self, resource: DesiredResource) -> None:
         accounts = self.clients.batch_mgmt.batch_account
@@ -297,7 +302,7 @@ class Writers:
             rest["identity"] = identity
         if tags:
             rest["tags"] = tags
-        return for_management(with_markers(Kind.POOL, rest, self.stack.name, recorded), "Pool")
+        return for_management(self.marked(Kind.POOL, rest, recorded), "Pool")
 
     def create_pool(self, resource: DesiredResource) -> None:
         from azure.core import MatchConditions
@@ -338,8 +343,8 @@ class Writers:
         # completes at once, and a run killed before the tasks are in leaves a job whose next plan
         # lists its tasks and adds only the missing ones.
         body["onAllTasksComplete"] = "noaction"
-        created = with_markers(Kind.JOB, {"id": resource.name, **body}, self.stack.name,
-                               {**recorded, "tasks": PENDING})
+        created = self.marked(Kind.JOB, {"id": resource.name, **body},
+                              {**recorded, "tasks": PENDING})
         options = models.BatchJobCreateOptions(for_service(created, "BatchJobCreateOptions"))
         settle(lambda: data.create_job(options), lambda: self._owned(Kind.JOB, lambda: data.get_job(resource.name)))
         digest = Digest()
@@ -370,8 +375,8 @@ class Writers:
 
         from deployer.resources.tasks import record
 
-        final = with_markers(Kind.JOB, {"metadata": body.get("metadata") or []}, self.stack.name,
-                             {**recorded, "tasks": record(digest)})
+        final = self.marked(Kind.JOB, {"metadata": body.get("metadata") or []},
+                            {**recorded, "tasks": record(digest)})
         patch: dict[str, Any] = {"metadata": final["metadata"]}
         if on_complete and n.ci(on_complete) != "noaction":
             patch["onAllTasksComplete"] = on_complete
@@ -399,7 +404,7 @@ class Writers:
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
         self._schedule_tasks(resource, recorded)
-        created = with_markers(Kind.JOB_SCHEDULE, {"id": resource.name, **body}, self.stack.name, recorded)
+        created = self.marked(Kind.JOB_SCHEDULE, {"id": resource.name, **body}, recorded)
         options = models.BatchJobScheduleCreateOptions(for_service(created, "BatchJobScheduleCreateOptions"))
         settle(lambda: data.create_job_schedule(options),
                lambda: self._owned(Kind.JOB_SCHEDULE, lambda: data.get_job_schedule(resource.name)))
@@ -522,7 +527,7 @@ class Writers:
             resource.spec, self.stack.base_dir, self.context)[0]
         if change.fields:
             recorded["tasks"] = record(digest) if plan is None or not plan.is_change else PENDING
-            marked = with_markers(Kind.JOB, body, self.stack.name, recorded)
+            marked = self.marked(Kind.JOB, body, recorded)
             fields = ("priority", "maxParallelTasks", "allowTaskPreemption", "constraints", "onAllTasksComplete",
                       "metadata")
             patch: dict[str, Any] = {k: marked[k] for k in fields if k in marked}
@@ -546,7 +551,7 @@ class Writers:
         data = self.context.batch_data(self.account_name(resource.address))
         body, recorded = self._schedule_body(resource)
         self._schedule_tasks(resource, recorded)
-        marked = with_markers(Kind.JOB_SCHEDULE, body, self.stack.name, recorded)
+        marked = self.marked(Kind.JOB_SCHEDULE, body, recorded)
         patch: dict[str, Any] = {k: marked[k] for k in ("schedule", "jobSpecification", "metadata") if k in marked}
         kwargs: dict[str, Any] = ({"etag": change.etag, "match_condition": MatchConditions.IfNotModified}
                                   if change.etag else {})

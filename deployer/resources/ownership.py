@@ -38,7 +38,6 @@ __all__ = [
     "owner",
     "ownership",
     "read_markers",
-    "record_stack_file",
     "split_reserved",
     "with_markers",
 ]
@@ -140,20 +139,6 @@ def declared_by(kind: Kind, live: Mapping[str, Any]) -> str | None:
     return str(value) if value else None
 
 
-#: stack name -> the file being applied for it, in this process (`record_stack_file`)
-_STACK_FILES: dict[str, str] = {}
-
-
-def record_stack_file(stack: str, file_id: str) -> None:
-    """Make `with_markers` record `file_id` as the declaring file on the networks and accounts it
-    marks for `stack`. The executor calls it before an apply writes anything: the writers pass
-    only the stack's name to `with_markers`."""
-    if file_id:
-        _STACK_FILES[stack] = file_id
-    else:
-        _STACK_FILES.pop(stack, None)
-
-
 def owner(kind: Kind, live: Mapping[str, Any]) -> str | None:
     return read_markers(kind, live)[0]
 
@@ -170,8 +155,10 @@ def ownership(kind: Kind, live: Mapping[str, Any], stack: str) -> Ownership:
 
 
 def with_markers(kind: Kind, body: Mapping[str, Any], stack: str,
-                 fingerprints: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """A copy of a REST request body carrying the ownership marker and fingerprints (for writers).
+                 fingerprints: Mapping[str, str] | None = None, *, stack_file: str = "") -> dict[str, Any]:
+    """A copy of a REST request body carrying the ownership marker and fingerprints (for writers),
+    and on what carries tags (accounts, networks) `stack_file`, the declaring file's identity
+    (deployer.stack.identity; "" records none).
 
     Existing reserved entries are replaced, user entries kept in their order. Pools take the
     management API shape (`properties.metadata`); jobs and schedules the data-plane shape.
@@ -181,8 +168,8 @@ def with_markers(kind: Kind, body: Mapping[str, Any], stack: str,
     if place is None:
         return out
     entries = {STACK_KEY: stack}
-    if place == "tags" and stack in _STACK_FILES:
-        entries[STACK_FILE_KEY] = _STACK_FILES[stack]
+    if place == "tags" and stack_file:
+        entries[STACK_FILE_KEY] = stack_file
     entries.update({fingerprint_key(path): value for path, value in (fingerprints or {}).items()})
     if place == "tags":
         kept, _, _ = split_reserved(out.get("tags") or {})

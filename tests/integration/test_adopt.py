@@ -123,7 +123,9 @@ def test_import_a_pool_a_job_and_an_account_then_the_plan_is_empty(estate, tmp_p
     # the markers are on the resources themselves
     pool = estate.batch_mgmt.pool.get(RG, "baadopt01", "p1")
     assert {m.name: m.value for m in pool.metadata}["deployer.stack"] == "adopt"
-    assert estate.batch_mgmt.batch_account.get(RG, "baadopt01").tags["deployer.stack"] == "adopt"
+    tags = estate.batch_mgmt.batch_account.get(RG, "baadopt01").tags
+    assert tags["deployer.stack"] == "adopt"
+    assert tags["deployer.stackFile"] == stack.name  # the declaring file (no git root above tmp_path)
 
 
 def test_import_shows_what_differs_and_the_plan_then_changes_it(estate, tmp_path, capsys):

@@ -10,7 +10,6 @@ from deployer.resources.ownership import (
     STACK_FILE_KEY,
     STACK_KEY,
     declared_by,
-    record_stack_file,
     split_reserved,
     with_markers,
 )
@@ -44,17 +43,13 @@ def test_worktree_git_file_counts_as_a_repository(tmp_path: Path) -> None:
     (Kind.POOL, False), (Kind.JOB, False), (Kind.JOB_SCHEDULE, False),
 ])
 def test_with_markers_records_the_stack_file_on_accounts_and_networks(kind: Kind, tagged: bool) -> None:
-    record_stack_file("s1", "stacks/one.yaml")
-    try:
-        body = with_markers(kind, {"tags": {"team": "a", STACK_FILE_KEY: "stale.yaml"}}, "s1")
-        if tagged:
-            assert body["tags"] == {"team": "a", STACK_KEY: "s1", STACK_FILE_KEY: "stacks/one.yaml"}
-            assert declared_by(kind, body) == "stacks/one.yaml"
-            assert split_reserved(body["tags"])[0] == {"team": "a"}  # never part of the diff
-        else:
-            assert declared_by(kind, body) is None
-        other = with_markers(kind, {"tags": {}}, "s2")  # another stack: nothing recorded for it
-        assert STACK_FILE_KEY not in (other.get("tags") or {})
-    finally:
-        record_stack_file("s1", "")
+    body = with_markers(kind, {"tags": {"team": "a", STACK_FILE_KEY: "stale.yaml"}}, "s1", stack_file="stacks/one.yaml")
+    if tagged:
+        assert body["tags"] == {"team": "a", STACK_KEY: "s1", STACK_FILE_KEY: "stacks/one.yaml"}
+        assert declared_by(kind, body) == "stacks/one.yaml"
+        assert split_reserved(body["tags"])[0] == {"team": "a"}  # never part of the diff
+    else:
+        assert declared_by(kind, body) is None
+    # nothing is remembered between calls: a body marked without a file records none
+    assert STACK_FILE_KEY not in (with_markers(kind, {"tags": {}}, "s1").get("tags") or {})
     assert STACK_FILE_KEY not in (with_markers(Kind.BATCH_ACCOUNT, {}, "s1")["tags"])
