@@ -6,8 +6,8 @@ CPU and memory are measured apart from the emulator's) and `deploy apply` in a c
 
 * add requests (POST .../addtaskcollection) and all requests, from the emulator's request log;
 * wall time, CPU seconds and CPU per task of the deploy process, its peak resident memory;
-* the emulator's own time (sum of the request log's `ms`) — the emulator, not the deployer, is
-  the bottleneck when this dominates (its add-collection reads every task of the job: O(n));
+* the emulator's own time (sum of the request log's `ms`): when it dominates, the emulator, not
+  the deployer, is the bottleneck;
 * then a re-apply: its add requests (0 expected) and task listings (at most 1);
 * and (at the largest size, latency 0) kill -9 of an apply after a random number of add
   requests, a re-apply, and the tasks counted: N distinct ids, none twice.
@@ -15,23 +15,22 @@ CPU and memory are measured apart from the emulator's) and `deploy apply` in a c
     .venv/bin/python bench/tasks_scale.py [--sizes 3000,10000,30000,100000] [--latencies 0,50]
                                           [--kill-at-size 100000] [--apply-max N] [--seed 1]
 
-Measured (2-core shared machine, 2026-12-05; emulator as of this branch):
+Measured (2-core shared machine, 2026-12-05, after the emulator's add-collection became one key
+lookup per id and its job reads stopped reading every task; `--latencies 0 --kill-at-size 10000`):
 
-    tasks  latency  adds  requests  wall    deploy CPU  CPU/task  peak RSS  emulator time  re-apply adds/listings
-    3,000   0 ms      30     42      8.8 s    1.28 s    0.425 ms   75 MB      23 s          0 / 0
-   10,000   0 ms     100    112     47.4 s    2.46 s    0.246 ms   79 MB     292 s          0 / 0
-   30,000   0 ms     300    312    302 s      6.07 s    0.202 ms   81 MB    2158 s          0 / 0
-    3,000  50 ms      30     42      7.4 s    1.27 s    0.424 ms   75 MB      22 s          0 / 0
-   10,000  50 ms     100    112     43.1 s    2.35 s    0.235 ms   79 MB     230 s          0 / 0
-  100,000  plan only: 5.3 s wall, 3.15 s CPU, 59 MB; Markdown 1,971 characters, text 31 lines
+    tasks    adds  requests  wall     deploy CPU  CPU/task  peak RSS  emulator time  re-apply adds/listings
+    3,000      30     42      2.0 s     1.68 s    0.559 ms   70 MB       3.2 s         0 / 0  (1.5 s)
+   10,000     100    112      3.2 s     2.42 s    0.242 ms   75 MB       8.6 s         0 / 0  (1.4 s)
+   30,000     300    312     10.1 s     7.52 s    0.251 ms   77 MB      30.1 s         0 / 0  (2.0 s)
+  100,000   1,000  1,012     29.5 s    21.56 s    0.216 ms   83 MB      88.1 s         0 / 0  (4.0 s)
+  plan only, 100,000: 3.3 s wall, 3.33 s CPU, 53 MB; Markdown 2,074 characters, text 33 lines
 
-  marginal deploy CPU per task: 0.169 ms (3k->10k), 0.181 ms (10k->30k): flat (ratio 1.07).
-  kill -9 after 18 add requests of a 10,000-task apply, then re-apply: 82 add requests, 10,000
+  marginal deploy CPU per task: 0.255 ms (10k->30k), 0.201 ms (30k->100k): linear.
+  kill -9 after 18 add requests of a 10,000-task apply, then re-apply: 79 add requests, 10,000
   tasks listed, 10,000 distinct ids (none twice).
 
-The emulator is the bottleneck: its add-collection settles the job by reading every task of it
-(O(tasks in the job) per request, O(n^2) in all): 2,158 s of emulator time for 30,000 tasks,
-against 6 s of deployer CPU. Applying 100,000 on it would take hours; the deployer side is linear.
+Emulator time is the sum of its requests' durations (the deployer sends add windows in parallel,
+so it exceeds the wall time); it now grows linearly with the tasks too.
 """
 
 from __future__ import annotations

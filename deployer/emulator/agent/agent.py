@@ -381,7 +381,8 @@ class Agent(NodeLifecycle):
         wd = tdir / "wd"
         try:
             os.makedirs(wd, exist_ok=True)  # (stdout.txt and stderr.txt are created fresh by spawn)
-            files.download_resource_files(self.store, account, body.get("resourceFiles"), wd)
+            files.download_resource_files(self.store, account, body.get("resourceFiles"), wd,
+                                          files.node_identities(self.store, primary.pool_key))
             packages = dict(primary.packages)
             for app, version in files.package_refs(body.get("applicationPackageReferences")):
                 ref, path = files.install_package(self.store, account, app, version,

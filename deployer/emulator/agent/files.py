@@ -1,13 +1,16 @@
 """Data in and out of a node, from and to the emulated storage (never the network).
 
 - resource files: `autoStorageContainerName` (the Batch account's auto-storage), `storageContainerUrl`
-  and `httpUrl` naming this emulator's blob endpoint (`.../blob/{account}/{container}[/{blob}]`,
-  any SAS ignored), with `blobPrefix`, `filePath` and `fileMode`;
+  and `httpUrl` naming this emulator's blob endpoint (`.../blob/{account}/{container}[/{blob}]`),
+  with `blobPrefix`, `filePath` and `fileMode`. A URL is read with a credential as on Azure: a SAS
+  the emulated blob service verifies (read, and list for a container), `identityReference` naming
+  one of the pool's identities, or a container open to the public (`publicAccess`); without one
+  the task fails with ResourceContainerAccessDenied (a container) or BlobAccessDenied (a blob);
 - output files: `filePattern` (relative to the task's working directory, `**` allowed) uploaded to
   `destination.container.containerUrl` (+ `path`) when `uploadOptions.uploadCondition` holds,
   with a credential as on Azure: `identityReference` naming one of the pool's identities, or a SAS
   in the URL that the emulated blob service verifies (signature, expiry, write permission);
-  without one the task fails with FileUploadMiscError, so the mistake shows on a laptop;
+  without one the task fails with FileUploadAccessDenied, so the mistake shows on a laptop;
 - application packages: the package's zip from auto-storage, unzipped into the node's
   applications directory (execute bits kept);
 - mounts: each `mountConfiguration` entry becomes `fsmounts/{relativeMountPath}`, a link to one
@@ -95,8 +98,10 @@ def _write(target: Path, data: bytes, mode: str | None) -> None:
             raise DataError("InvalidFileMode", f"fileMode {mode!r} is not an octal mode.") from None
 
 
-def download_resource_files(store: Store, batch_account: Doc, files: Any, wd: Path) -> None:
-    """Place every resource file under the working directory `wd` (DataError on the first failure)."""
+def download_resource_files(store: Store, batch_account: Doc, files: Any, wd: Path,
+                            identities: frozenset[str] = frozenset()) -> None:
+    """Place every resource file under the working directory `wd` (DataError on the first failure);
+    `identities`: the pool's (`pool_identities`), for files named by URL with identityReference."""
     for rf in files or []:
         if not isinstance(rf, dict):
             continue
@@ -104,7 +109,9 @@ def download_resource_files(store: Store, batch_account: Doc, files: Any, wd: Pa
         mode = rf.get("fileMode")
         if rf.get("httpUrl"):
             ref = parse_url(store, str(rf["httpUrl"]))
-            data = blob_models.read_blob(store, _container(store, ref), ref.blob)
+            container = _container(store, ref)
+            _check_read_credential(rf, str(rf["httpUrl"]), ref, container, identities, listing=False)
+            data = blob_models.read_blob(store, container, ref.blob)
             if data is None:
                 raise DataError("BlobNotFound", f"The blob {ref.blob!r} does not exist.")
             target = layout.safe_join(wd, file_path or ref.blob.rsplit("/", 1)[-1])
@@ -114,12 +121,14 @@ def download_resource_files(store: Store, batch_account: Doc, files: Any, wd: Pa
             continue
         if rf.get("autoStorageContainerName"):
             ref = ContainerRef(auto_storage(store, batch_account), str(rf["autoStorageContainerName"]))
+            container = _container(store, ref)  # the Batch account's own storage: no credential to give
         elif rf.get("storageContainerUrl"):
             ref = parse_url(store, str(rf["storageContainerUrl"]))
+            container = _container(store, ref)
+            _check_read_credential(rf, str(rf["storageContainerUrl"]), ref, container, identities, listing=True)
         else:
             raise DataError("InvalidResourceFile", "A resource file needs httpUrl, storageContainerUrl or "
                             "autoStorageContainerName.")
-        container = _container(store, ref)
         for blob in blob_models.list_blobs(store, container, str(rf.get("blobPrefix") or "")):
             name = blob.body["name"]
             target = layout.safe_join(wd, os.path.join(file_path, name))
@@ -151,18 +160,24 @@ def pool_identities(pool: Doc | None) -> frozenset[str]:
     return frozenset(str(rid).lower() for rid in (users or {}))
 
 
+def node_identities(store: Store, pool_key: str) -> frozenset[str]:
+    """The identities a node of the pool stored at `pool_key` can use (`pool_identities`)."""
+    return pool_identities(store.get(mgmt.KIND_POOL, pool_key))
+
+
 def _check_upload_credential(dest: dict[str, Any], ref: ContainerRef, identities: frozenset[str]) -> None:
     """A node writes to a container only with a credential, as on Azure: the pool's managed
     identity named by `identityReference`, or a SAS in the URL that is valid now and allows
     writing. (Role assignments on the container are not checked locally: an identity of the pool
-    is taken as allowed.) DataError FileUploadMiscError naming what is wrong otherwise."""
+    is taken as allowed.) DataError FileUploadAccessDenied (Batch's code for a refused upload)
+    naming what is wrong otherwise."""
     from ..blob import auth as blob_auth
     from ..core import ApiError
 
     reference = dest.get("identityReference")
     if isinstance(reference, dict) and reference.get("resourceId"):
         if str(reference["resourceId"]).lower() not in identities:
-            raise DataError("FileUploadMiscError", f"The identity {reference['resourceId']} named by the output "
+            raise DataError("FileUploadAccessDenied", f"The identity {reference['resourceId']} named by the output "
                             "file's identityReference is not an identity of the pool.")
         return
     url = str(dest.get("containerUrl") or "")
@@ -171,9 +186,41 @@ def _check_upload_credential(dest: dict[str, Any], ref: ContainerRef, identities
                                 permission="wc")
     except ApiError as exc:
         detail = "; ".join(str(d.get("value")) for d in exc.details or [] if isinstance(d, dict) and d.get("value"))
-        raise DataError("FileUploadMiscError", f"The upload to container {ref.container!r} was refused: {exc.code} "
+        raise DataError("FileUploadAccessDenied", f"The upload to container {ref.container!r} was refused: {exc.code} "
                         f"({detail or exc.message}). An output file needs a credential: identityReference "
                         "(a pool identity) or a SAS allowing write in containerUrl.") from None
+
+
+def _check_read_credential(rf: dict[str, Any], url: str, ref: ContainerRef, container: Doc,
+                           identities: frozenset[str], *, listing: bool) -> None:
+    """A node reads a container (`listing`: all its blobs) or a blob named by URL only with a
+    credential, as on Azure: the pool's identity named by `identityReference`, a SAS valid now that
+    allows reading (and listing, for a container), or public access on the container ("blob"
+    opens its blobs, "container" also lists them). DataError otherwise, with Batch's code."""
+    from ..blob import auth as blob_auth
+    from ..core import ApiError
+
+    code, what = (("ResourceContainerAccessDenied", f"container {ref.container!r}") if listing
+                  else ("BlobAccessDenied", f"blob {ref.blob!r}"))
+    reference = rf.get("identityReference")
+    if isinstance(reference, dict) and reference.get("resourceId"):
+        if str(reference["resourceId"]).lower() not in identities:
+            raise DataError(code, f"The identity {reference['resourceId']} named by the resource file's "
+                            "identityReference is not an identity of the pool.")
+        return
+    public = container.body.get("publicAccess")
+    if public == "container" or (public == "blob" and not listing):
+        return
+    try:
+        for permission in ("r", "l") if listing else ("r",):
+            blob_auth.check_sas_url(ref.account, urlparse(url).query, container=ref.container,
+                                    blob=None if listing else ref.blob, permission=permission)
+    except ApiError as exc:
+        detail = "; ".join(str(d.get("value")) for d in exc.details or [] if isinstance(d, dict) and d.get("value"))
+        needs = "read and list" if listing else "read"
+        raise DataError(code, f"Reading the {what} was refused: {exc.code} ({detail or exc.message}). A resource "
+                        f"file named by URL needs a credential: a SAS allowing {needs}, identityReference (a pool "
+                        "identity), or a container open to the public.") from None
 
 
 def upload_output_files(store: Store, outputs: Any, wd: Path, succeeded: bool,

@@ -93,7 +93,8 @@ class NodeLifecycle:
         try:
             account = self._account(node.account_key)
             if account is not None:
-                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd)
+                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd,
+                                              files.node_identities(self.store, node.pool_key))
             popen = process.spawn(str(spec["commandLine"]), wd, env, sdir / "stdout.txt", sdir / "stderr.txt")
         except (files.DataError, process.SpawnError) as exc:
             self._start_task_ended(node, now, None, rules.failure_info(getattr(exc, "code", "CommandProgramNotFound"),
@@ -176,7 +177,8 @@ class NodeLifecycle:
         try:
             account = self._account(node.account_key)
             if account is not None:
-                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd)
+                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd,
+                                              files.node_identities(self.store, node.pool_key))
             popen = process.spawn(str(spec["commandLine"]), wd, env, tdir / "stdout.txt", tdir / "stderr.txt")
         except (files.DataError, process.SpawnError) as exc:
             return str(exc)

@@ -110,8 +110,9 @@ def test_resource_files_in_output_files_out(agent_batch: AgentBatch) -> None:
          "uploadOptions": {"uploadCondition": "taskcompletion"}},
     ]
     b.data.create_job(job("j"))
+    read = b.sas_url("input", permission="r").split("?", 1)[1]  # a URL is read with a credential
     files = [{"autoStorageContainerName": "input", "blobPrefix": "in/", "filePath": "data"},
-             {"httpUrl": b.blob_url("input", "b.txt") + "?sv=x&sig=y", "filePath": "b.txt", "fileMode": "0600"}]
+             {"httpUrl": f"{b.blob_url('input', 'b.txt')}?{read}", "filePath": "b.txt", "fileMode": "0600"}]
     b.data.create_task("j", {"id": "good", "commandLine": sh("cat data/in/a.txt b.txt | tee result.txt"),
                              "resourceFiles": files, "outputFiles": outputs})
     b.data.create_task("j", {"id": "bad", "commandLine": sh("echo partial > result.txt; exit 1"),
@@ -125,7 +126,7 @@ def test_resource_files_in_output_files_out(agent_batch: AgentBatch) -> None:
     assert out.download_blob("failed/result.txt").readall() == b"partial\n"
     # a resource file that does not exist fails the task before it runs
     b.data.create_task("j", {"id": "missing", "commandLine": "/bin/true",
-                             "resourceFiles": [{"httpUrl": b.blob_url("input", "nope"), "filePath": "x"}]})
+                             "resourceFiles": [{"httpUrl": f"{b.blob_url('input', 'nope')}?{read}", "filePath": "x"}]})
     missing = b.wait_task("j", "missing")
     assert missing.execution_info.result == "failure" and missing.execution_info.exit_code is None
     assert missing.execution_info.failure_info.code == "BlobNotFound"
