@@ -16,3 +16,18 @@ EMPTY_POOL = UBUNTU_VM + """\
         scaleSettings:
           fixedScale: {{targetDedicatedNodes: 0}}
 """
+
+# A Batch account's empty pool `idle` and its job `sweep` of `{count}` tasks from a parametric
+# sweep, indented for `batchAccounts.A:`; the bench adds its task's lines (for `repeatTask:`).
+SWEEP_ON_IDLE_POOL = """\
+    pools:
+      idle:
+""" + EMPTY_POOL + """\
+    jobs:
+      sweep:
+        pool: idle
+        taskFactory:
+          type: parametricSweep
+          parameterSets: [{{start: 1, end: {count}}}]
+          repeatTask:
+"""

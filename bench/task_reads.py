@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from stack_parts import EMPTY_POOL  # bench/stack_parts.py (the script's folder)
+from stack_parts import SWEEP_ON_IDLE_POOL  # bench/stack_parts.py (the script's folder)
 
 STACK = """\
 stack: reads
@@ -45,16 +45,7 @@ batchAccounts:
   main:
     name: bareads01
     autoStorage: data
-    pools:
-      idle:
-""" + EMPTY_POOL + """\
-    jobs:
-      sweep:
-        pool: idle
-        taskFactory:
-          type: parametricSweep
-          parameterSets: [{{start: 1, end: {count}}}]
-          repeatTask:
+""" + SWEEP_ON_IDLE_POOL + """\
             id: "t-{{0:6}}"
             commandLine: "/bin/bash -c 'echo {{0}}'"
 """

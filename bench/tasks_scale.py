@@ -50,7 +50,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from stack_parts import EMPTY_POOL  # bench/stack_parts.py (the script's folder)
+from stack_parts import SWEEP_ON_IDLE_POOL  # bench/stack_parts.py (the script's folder)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,16 +63,7 @@ batchAccounts:
   main:
     name: babench01
     autoStorage: data
-    pools:
-      idle:
-""" + EMPTY_POOL + """\
-    jobs:
-      sweep:
-        pool: idle
-        taskFactory:
-          type: parametricSweep
-          parameterSets: [{{start: 1, end: {count}}}]
-          repeatTask:
+""" + SWEEP_ON_IDLE_POOL + """\
             id: "frame-{{0:6}}"
             commandLine: "/bin/bash -c 'render --frame {{0}} --out frame-{{0:6}}.png'"
             environmentSettings: [{{name: FRAME, value: "{{0}}"}}]
