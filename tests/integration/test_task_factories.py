@@ -118,14 +118,21 @@ storageAccounts:
 """
 
 
+READER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-genomics/providers/"
+          "Microsoft.ManagedIdentity/userAssignedIdentities/id-reader")
+
+
 def test_task_per_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, state: Path) -> None:
     head = HEAD.replace("batchAccounts:\n", STORAGE + "batchAccounts:\n", 1)
+    pool_size = "          fixedScale: {targetDedicatedNodes: 0}\n"
+    identity = f"        identity: {{type: UserAssigned, userAssignedIdentities: [{READER}]}}\n"
+    head = head.replace(pool_size, pool_size + identity)
     path = tmp_path / "genomics.yaml"
-    path.write_text(head + """\
+    path.write_text(head + f"""\
         taskFactory:
           type: taskPerFile
-          source: {storage: data, container: input, prefix: raw/}
-          repeatTask: {id: "f-{fileNameWithoutExtension}", commandLine: "process {filePath} {fileName}"}
+          source: {{storage: data, container: input, prefix: raw/, identityReference: {{resourceId: {READER}}}}}
+          repeatTask: {{id: "f-{{fileNameWithoutExtension}}", commandLine: "process {{filePath}} {{fileName}}"}}
 """)
     code, out, err = run(capsys, "apply", str(path), "--auto-approve")
     assert code == 0, out + err
@@ -148,6 +155,7 @@ def test_task_per_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, state
     assert tasks["f-a"]["commandLine"] == "process raw/a.fastq a.fastq"
     (resource,) = tasks["f-a"]["resourceFiles"]
     assert resource["filePath"] == "raw/a.fastq" and resource["httpUrl"].endswith("/input/raw/a.fastq")
+    assert resource["identityReference"] == {"resourceId": READER}  # the nodes read it with the pool's identity
 
 
 def test_validate_reports_factory_mistakes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 - an output file destination without a credential (Azure accepts the task; every upload fails):
   refused with its line and the three ways to give one; each way is accepted;
-- a resource file in a private container of this stack without a credential;
+- a resource file in a private container of this stack without a credential (a container opened
+  to the public needs none), and a `taskPerFile` source likewise;
 - a pool property the targeted api-version (Batch management 2025-06-01) does not define.
 """
 
@@ -42,6 +43,21 @@ def with_pool_identity(text: str) -> str:
                         f"          userAssignedIdentities: [{IDENTITY}]\n")
 
 
+def with_factory(source: str) -> str:
+    """Job j1's tasks from one task per blob of `source`."""
+    old = "        tasks:\n          - id: t1\n            commandLine: echo one\n          - id: t2\n"
+    return mutate(old + TASK_END, "        taskFactory:\n          type: taskPerFile\n"
+                  f"          source: {source}\n"
+                  "          repeatTask: {id: 'f-{fileName}', commandLine: 'process {filePath}'}\n")
+
+
+def public_input(access: str, text: str) -> str:
+    """The stack's `input` container open to anonymous reads (`Blob` or `Container`)."""
+    old = "    containers: [input, output]\n"
+    assert text.count(old) == 1
+    return text.replace(old, f"    containers: [{{name: input, publicAccess: {access}}}, output]\n")
+
+
 OUTPUT_ERROR = ("this output file destination has no credential: the task would run and every upload fail; "
                 "give it a credential: identityReference (a pool identity; preferred), sas: {expiry: P7D} with "
                 "storage + container (the deployer makes a write-only SAS at apply time), or containerUrl: "
@@ -55,6 +71,16 @@ REFUSED = [
      with_output("{containerUrl: 'https://other.blob.core.windows.net/out'}"), 43, 30, OUTPUT_ERROR),
     ("resource file from a private container of the stack",
      with_resource("{storageContainerUrl: 'https://stdemo01.blob.core.windows.net/input'}"), 41, 39,
+     "storageContainerUrl is a container of this stack's storage account 'stdemo01', which is private: the "
+     "nodes could not read it; give it a credential: identityReference (a pool identity; preferred), a SAS URL "
+     "as {secret: …}, or autoStorageContainerName for a container of the auto-storage account"),
+    ("a taskPerFile source in a private container, no identity",
+     with_factory("{storage: data, container: input}"), 37, 11,
+     "taskPerFile source: each task reads its file by URL, and the container is private: give the source an "
+     "identityReference (a pool identity), or open the container with publicAccess: Blob"),
+    ("a container listed from a container open to blobs only",
+     public_input("Blob", with_resource("{storageContainerUrl: 'https://stdemo01.blob.core.windows.net/input'}")),
+     41, 39,
      "storageContainerUrl is a container of this stack's storage account 'stdemo01', which is private: the "
      "nodes could not read it; give it a credential: identityReference (a pool identity; preferred), a SAS URL "
      "as {secret: …}, or autoStorageContainerName for a container of the auto-storage account"),
@@ -84,6 +110,13 @@ ACCEPTED = {
     "resource file from auto-storage": with_resource("{autoStorageContainerName: input}"),
     "resource file from elsewhere": with_resource(
         "{httpUrl: 'https://example.com/tool.tar.gz', filePath: tool.tar.gz}"),
+    "resource file by URL from a public container": public_input("Blob", with_resource(
+        "{httpUrl: 'https://stdemo01.blob.core.windows.net/input/a.txt', filePath: a.txt}")),
+    "container listed from a public container": public_input("Container", with_resource(
+        "{storageContainerUrl: 'https://stdemo01.blob.core.windows.net/input'}")),
+    "taskPerFile with a pool identity": with_pool_identity(
+        with_factory("{storage: data, container: input, %s}" % (BY_ID % IDENTITY))),
+    "taskPerFile from a public container": public_input("Blob", with_factory("{storage: data, container: input}")),
     "pool tags in both spellings": mutate(
         "        taskSlotsPerNode: 2\n",
         "        taskSlotsPerNode: 2\n        tags: {a: b}\n        resourceTags: {c: d}\n"),
