@@ -137,13 +137,18 @@ def validate(
     ] = OutputFormat.text,
     var_file: VarFileOption = None,
     var: VarOption = None,
+    target: Annotated[
+        TargetKind | None,
+        typer.Option("--target", help="Render template stacks (*.j2) for this target (deploy.target), as "
+                     "plan --target would; nothing is contacted."),
+    ] = None,
 ) -> None:
     """Check stacks against the schema and Azure's rules. No credentials, no network."""
     from deployer.console import print_validation
     from deployer.stack.validate import validate_file
 
     variables = _variables(var_file, var)
-    results = [validate_file(path, variables=variables) for path in stacks]
+    results = [validate_file(path, variables=variables, target=target.value if target else None) for path in stacks]
     print_validation(results, output_format.value)
     raise typer.Exit(0 if all(r.ok for r in results) else 1)
 

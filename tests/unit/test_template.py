@@ -94,6 +94,14 @@ def test_deploy_target_is_the_command_line_target(repo, target, rendered):
     assert render_stack_text(text, str(stack), stack.parent, None, target).text == rendered
 
 
+def test_validate_renders_for_the_target_it_is_given(repo, capsys):
+    text = BASE.replace("  kind: local\n", "  kind: {{ deploy.target or 'somewhere' }}\n")
+    path = write(repo / "stacks" / "s.yaml.j2", text)
+    assert main(["validate", str(path)]) == 1  # no --target: `somewhere` is no target kind
+    assert "somewhere" in capsys.readouterr().err
+    assert main(["validate", str(path), "--target", "local"]) == 0, capsys.readouterr().err
+
+
 def test_env_missing_variable_is_named(repo, monkeypatch):
     monkeypatch.delenv("DEPLOY_TEST_MISSING", raising=False)
     assert errors(repo, "stack: demo\nx: {{ env.DEPLOY_TEST_MISSING }}\n") == [
