@@ -632,9 +632,10 @@ class Agent(NodeLifecycle):
         if current is None or current.etag != run.etag:
             return None
         succeeded = failure is None and code == 0
+        pool = self.store.get(mgmt.KIND_POOL, run.nodes[0].pool_key) if run.nodes else None
+        self.sync_mounts(pool)
         if kind is None:
             try:
-                pool = self.store.get(mgmt.KIND_POOL, run.nodes[0].pool_key) if run.nodes else None
                 files.upload_output_files(self.store, run.body.get("outputFiles"), run.task_dir / "wd", succeeded,
                                           files.pool_identities(pool))
             except (files.DataError, OSError) as exc:

@@ -16,13 +16,16 @@
 - mounts: each `mountConfiguration` entry becomes `fsmounts/{relativeMountPath}`, a link to one
   directory per share / container / NFS or CIFS source under `{data_dir}/mounts/`, so all nodes
   (and pools) mounting it see the same files, as with a real share. A blobfuse container is
-  filled with the container's blobs when first mounted (writes stay on the local directory).
+  filled with the container's blobs when first mounted, and what tasks write there is written back
+  when each task ends (`sync_blob_mounts`: new and changed files become blobs, as blobfuse uploads
+  a file when it is closed; deletions are not written back, nor later uploads read in).
 """
 
 from __future__ import annotations
 
 import glob
 import hashlib
+import json
 import os
 import re
 import zipfile
@@ -355,6 +358,68 @@ def mount_all(store: Store, entries: Any, data_dir: Path, mounts_dir: Path) -> N
                         target = layout.safe_join(backing, blob.body["name"])
                         if target is not None:
                             _write(target, store.read_data(blob.kind, blob.key) or b"", None)
+                _save_stamps(backing, _stamps(backing))  # what came from the container is not written back
         if not link.is_symlink() and not link.exists():
             link.parent.mkdir(parents=True, exist_ok=True)
             link.symlink_to(backing, target_is_directory=True)
+
+
+def sync_blob_mounts(store: Store, entries: Any, data_dir: Path) -> int:
+    """Write back what the nodes wrote under the pool's blob (blobfuse) mounts: each new or changed
+    file becomes a blob of the mounted container. A file's size and modification time at the last
+    write-back are kept beside the backing directory, so only what changed is read. Symbolic links
+    are never followed (a link could point anywhere on this machine). The blobs written."""
+    written = 0
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        try:
+            _rel, backing, ref = _mount_source(store, entry, data_dir)
+        except DataError:
+            continue
+        if ref is None or not backing.is_dir():
+            continue
+        container = storage_models.get_container(store, ref.account, ref.container)
+        if container is None:
+            continue
+        synced, now = _load_stamps(backing), _stamps(backing)
+        for name, stamp in now.items():
+            if synced.get(name) != stamp:
+                blob_models.put_blob(store, container, name, (backing / name).read_bytes())
+                written += 1
+        if now != synced:
+            _save_stamps(backing, {**synced, **now})
+    return written
+
+
+def _stamps(backing: Path) -> dict[str, list[int]]:
+    """(size, mtime in ns) of every regular file under `backing`, by its blob name."""
+    out: dict[str, list[int]] = {}
+    for folder, dirs, names in os.walk(backing, followlinks=False):
+        dirs[:] = [d for d in dirs if not os.path.islink(os.path.join(folder, d))]
+        for name in names:
+            path = Path(folder, name)
+            info = path.lstat()
+            if path.is_symlink() or not os.path.isfile(path):
+                continue
+            out[path.relative_to(backing).as_posix()] = [info.st_size, info.st_mtime_ns]
+    return out
+
+
+def _stamps_file(backing: Path) -> Path:
+    return backing.with_name(backing.name + ".synced.json")
+
+
+def _load_stamps(backing: Path) -> dict[str, list[int]]:
+    try:
+        found = json.loads(_stamps_file(backing).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _save_stamps(backing: Path, stamps: dict[str, list[int]]) -> None:
+    target = _stamps_file(backing)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(json.dumps(stamps, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, target)

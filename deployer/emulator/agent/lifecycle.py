@@ -7,6 +7,7 @@ the job ends (recorded per node in the store, so a restarted agent still runs th
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from ..core import Doc, Store, clock
 from . import environment, files, layout, process, rules
 from .node import Node, Proc
 from .tasks import KIND_PREP, RELEASE_WALL_SECONDS, Aux, prep_key, seconds, start_info_failure
+
+log = logging.getLogger("deployer.emulator.agent")
 
 
 class NodeLifecycle:
@@ -105,7 +108,18 @@ class NodeLifecycle:
         node.write_state(self.store, "starting", {"state": "running", "startTime": clock.iso(now),
                                                   "retryCount": node.start_retries})
 
+    def sync_mounts(self, pool: Doc | None) -> None:
+        """Write back what a task wrote under the pool's blob mounts (files.sync_blob_mounts); a
+        failure is logged, as blobfuse's would reach only the process writing, and it has ended."""
+        if pool is None:
+            return
+        try:
+            files.sync_blob_mounts(self.store, mgmt.pool_properties(pool).get("mountConfiguration"), self.data_dir)
+        except (OSError, files.DataError) as exc:
+            log.warning("writing back the blob mounts of pool %s failed: %s", pool.key, exc)
+
     def _start_task_ended(self, node: Node, now: float, code: int | None, failure: dict[str, Any] | None) -> None:
+        self.sync_mounts(self.store.get(mgmt.KIND_POOL, node.pool_key))
         spec = node.start_spec
         started = node.start.started if node.start else now
         node.start = None

@@ -150,6 +150,34 @@ def test_mount_is_shared_by_nodes(agent_batch: AgentBatch, tmp_path: Path) -> No
     assert b.file("j", "reader", "stdout.txt") == "shared\n"
 
 
+def test_blob_mount_writes_reach_the_container(agent_batch: AgentBatch, tmp_path: Path) -> None:
+    """blobfuse uploads a file when it is closed: what a task writes under a blob mount is a blob of
+    the container once the task has ended; what came from the container is not uploaded again, and
+    a symbolic link is never followed out of the mount."""
+    b = agent_batch
+    data = b.container("data")
+    data.upload_blob("seed.txt", b"seed\n")
+    seeded = data.get_blob_client("seed.txt").get_blob_properties().etag
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not for the container\n")
+    b.pool(nodes=1, slots=1, mountConfiguration=[{"azureBlobFileSystemConfiguration": {
+        "accountName": STORAGE, "containerName": "data", "accountKey": "a2V5", "relativeMountPath": "data"}}])
+    b.data.create_job(job("j"))
+    mount = "$AZ_BATCH_NODE_MOUNTS_DIR/data"
+    b.data.create_task("j", {"id": "write", "commandLine": sh(
+        f"cat {mount}/seed.txt; mkdir -p {mount}/out && echo one > {mount}/out/result.txt; "
+        f"ln -s {secret} {mount}/link.txt")})
+    assert b.wait_task("j", "write").execution_info.exit_code == 0
+    assert b.file("j", "write", "stdout.txt") == "seed\n"
+    assert data.download_blob("out/result.txt").readall() == b"one\n"
+    names = {blob.name for blob in data.list_blobs()}
+    assert names == {"seed.txt", "out/result.txt"}  # no link.txt: links are not followed
+    assert data.get_blob_client("seed.txt").get_blob_properties().etag == seeded  # not written again
+    b.data.create_task("j", {"id": "rewrite", "commandLine": sh(f"echo two > {mount}/out/result.txt")})
+    assert b.wait_task("j", "rewrite").execution_info.exit_code == 0
+    assert data.download_blob("out/result.txt").readall() == b"two\n"
+
+
 def test_dependencies_ranges_and_dependency_action(agent_batch: AgentBatch) -> None:
     b = agent_batch
     b.pool(nodes=1, slots=4)
