@@ -61,8 +61,9 @@ _REASONS = {
     "packageReferences": "package references became a start task the CLI extension generated: install the "
                          "packages in the pool's startTask",
     "applicationTemplateInfo": "application templates are the CLI extension's own: put the job's settings here",
-    "taskPerFile": "a task-per-file factory lists a storage container when the job is submitted: list the "
-                   "tasks, or generate them with the stack's Jinja2 templating ({% for %})",
+    "taskPerFile": "the CLI's task-per-file factory reads a file group the CLI uploaded: write the stack's own "
+                   "taskFactory {type: taskPerFile, source: {storage, container, prefix, identityReference}}, "
+                   "which lists the container when planning",
 }
 
 
