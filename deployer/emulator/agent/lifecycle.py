@@ -8,6 +8,7 @@ the job ends (recorded per node in the store, so a restarted agent still runs th
 from __future__ import annotations
 
 import logging
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +95,7 @@ class NodeLifecycle:
                                            own=spec.get("environmentSettings"))
         env["AZ_BATCH_TASK_WORKING_DIR"] = str(wd)
         try:
-            account = self._account(node.account_key)
-            if account is not None:
-                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd,
-                                              files.node_identities(self.store, node.pool_key))
-            popen = process.spawn(str(spec["commandLine"]), wd, env, sdir / "stdout.txt", sdir / "stderr.txt")
+            popen = self._fetch_and_spawn(node, spec, wd, env, sdir)
         except (files.DataError, process.SpawnError) as exc:
             self._start_task_ended(node, now, None, rules.failure_info(getattr(exc, "code", "CommandProgramNotFound"),
                                                                        str(exc)))
@@ -181,6 +178,16 @@ class NodeLifecycle:
                                             identity=spec.get("userIdentity"), job_prep_dir=jp,
                                             own=spec.get("environmentSettings"))
 
+    def _fetch_and_spawn(self, node: Node, spec: dict[str, Any], wd: Path, env: dict[str, str],
+                         task_dir: Path) -> subprocess.Popen[bytes]:
+        """A start, preparation or release task's resource files into `wd`, then its process
+        (stdout.txt and stderr.txt in `task_dir`). DataError or SpawnError when either fails."""
+        account = self._account(node.account_key)
+        if account is not None:
+            files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd,
+                                          files.node_identities(self.store, node.pool_key))
+        return process.spawn(str(spec["commandLine"]), wd, env, task_dir / "stdout.txt", task_dir / "stderr.txt")
+
     def _spawn_special(self, kind: str, node: Node, job_key: str, job_id: str, spec: dict[str, Any],
                        now: float, retries: int = 0) -> str | None:
         """Start a preparation or release task; its error message if it could not start."""
@@ -189,11 +196,7 @@ class NodeLifecycle:
         wd.mkdir(parents=True, exist_ok=True)
         env = self._special_env(node, job_id, tdir, spec)
         try:
-            account = self._account(node.account_key)
-            if account is not None:
-                files.download_resource_files(self.store, account, spec.get("resourceFiles"), wd,
-                                              files.node_identities(self.store, node.pool_key))
-            popen = process.spawn(str(spec["commandLine"]), wd, env, tdir / "stdout.txt", tdir / "stderr.txt")
+            popen = self._fetch_and_spawn(node, spec, wd, env, tdir)
         except (files.DataError, process.SpawnError) as exc:
             return str(exc)
         wall = seconds((spec.get("constraints") or {}).get("maxWallClockTime"))
