@@ -170,9 +170,8 @@ _SKIP = "ws"
 #: token kinds the scanner's groups make as they are; the others need a look (comments, mistakes)
 _PLAIN = frozenset((_NUM, _STR, _VAR, _NAME, _OP))
 #: the scanner's group names by group number: `match.lastindex` is cheaper than `match.lastgroup`
-_GROUP_KINDS: list[str] = ["bad"] * (_TOKEN_RE.groups + 1)
-for _name, _index in _TOKEN_RE.groupindex.items():
-    _GROUP_KINDS[_index] = _name
+_GROUP_NAMES = {index: name for name, index in _TOKEN_RE.groupindex.items()}
+_GROUP_KINDS = [_GROUP_NAMES.get(index, "bad") for index in range(_TOKEN_RE.groups + 1)]
 
 
 class _Token(NamedTuple):

@@ -174,24 +174,11 @@ def _check_upload_credential(dest: dict[str, Any], ref: ContainerRef, identities
     writing. (Role assignments on the container are not checked locally: an identity of the pool
     is taken as allowed.) DataError FileUploadAccessDenied (Batch's code for a refused upload)
     naming what is wrong otherwise."""
-    from ..blob import auth as blob_auth
-    from ..core import ApiError
-
-    reference = dest.get("identityReference")
-    if isinstance(reference, dict) and reference.get("resourceId"):
-        if str(reference["resourceId"]).lower() not in identities:
-            raise DataError("FileUploadAccessDenied", f"The identity {reference['resourceId']} named by the output "
-                            "file's identityReference is not an identity of the pool.")
-        return
-    url = str(dest.get("containerUrl") or "")
-    try:
-        blob_auth.check_sas_url(ref.account, urlparse(url).query, container=ref.container, blob=None,
-                                permission="wc")
-    except ApiError as exc:
-        detail = "; ".join(str(d.get("value")) for d in exc.details or [] if isinstance(d, dict) and d.get("value"))
-        raise DataError("FileUploadAccessDenied", f"The upload to container {ref.container!r} was refused: {exc.code} "
-                        f"({detail or exc.message}). An output file needs a credential: identityReference "
-                        "(a pool identity) or a SAS allowing write in containerUrl.") from None
+    _require_credential(dest, str(dest.get("containerUrl") or ""), ref, identities, code="FileUploadAccessDenied",
+                        owner="output file", permissions=("wc",), blob=None,
+                        refused=f"The upload to container {ref.container!r}",
+                        advice="An output file needs a credential: identityReference (a pool identity) or a SAS "
+                               "allowing write in containerUrl.")
 
 
 def _check_read_credential(rf: dict[str, Any], url: str, ref: ContainerRef, container: Doc,
@@ -200,30 +187,43 @@ def _check_read_credential(rf: dict[str, Any], url: str, ref: ContainerRef, cont
     credential, as on Azure: the pool's identity named by `identityReference`, a SAS valid now that
     allows reading (and listing, for a container), or public access on the container ("blob"
     opens its blobs, "container" also lists them). DataError otherwise, with Batch's code."""
+    public = container.body.get("publicAccess")
+    needs = "read and list" if listing else "read"
+    _require_credential(rf, url, ref, identities,
+                        code="ResourceContainerAccessDenied" if listing else "BlobAccessDenied",
+                        owner="resource file", permissions=("r", "l") if listing else ("r",),
+                        blob=None if listing else ref.blob,
+                        public=public == "container" or (public == "blob" and not listing),
+                        refused=f"Reading the {f'container {ref.container!r}' if listing else f'blob {ref.blob!r}'}",
+                        advice=f"A resource file named by URL needs a credential: a SAS allowing {needs}, "
+                               "identityReference (a pool identity), or a container open to the public.")
+
+
+def _require_credential(entry: dict[str, Any], url: str, ref: ContainerRef, identities: frozenset[str], *,
+                        code: str, owner: str, permissions: tuple[str, ...], blob: str | None, refused: str,
+                        advice: str, public: bool = False) -> None:
+    """The node's credential for `ref`, as the blob service would judge it: the identity named by
+    `entry`'s identityReference (one of the pool's), else anonymous access when `public`, else a
+    SAS in `url` valid now that allows each of `permissions` (each a string of alternatives:
+    "wc" is write or create). DataError `code` saying what was refused and what would do."""
     from ..blob import auth as blob_auth
     from ..core import ApiError
 
-    code, what = (("ResourceContainerAccessDenied", f"container {ref.container!r}") if listing
-                  else ("BlobAccessDenied", f"blob {ref.blob!r}"))
-    reference = rf.get("identityReference")
+    reference = entry.get("identityReference")
     if isinstance(reference, dict) and reference.get("resourceId"):
         if str(reference["resourceId"]).lower() not in identities:
-            raise DataError(code, f"The identity {reference['resourceId']} named by the resource file's "
+            raise DataError(code, f"The identity {reference['resourceId']} named by the {owner}'s "
                             "identityReference is not an identity of the pool.")
         return
-    public = container.body.get("publicAccess")
-    if public == "container" or (public == "blob" and not listing):
+    if public:
         return
     try:
-        for permission in ("r", "l") if listing else ("r",):
-            blob_auth.check_sas_url(ref.account, urlparse(url).query, container=ref.container,
-                                    blob=None if listing else ref.blob, permission=permission)
+        for permission in permissions:
+            blob_auth.check_sas_url(ref.account, urlparse(url).query, container=ref.container, blob=blob,
+                                    permission=permission)
     except ApiError as exc:
         detail = "; ".join(str(d.get("value")) for d in exc.details or [] if isinstance(d, dict) and d.get("value"))
-        needs = "read and list" if listing else "read"
-        raise DataError(code, f"Reading the {what} was refused: {exc.code} ({detail or exc.message}). A resource "
-                        f"file named by URL needs a credential: a SAS allowing {needs}, identityReference (a pool "
-                        "identity), or a container open to the public.") from None
+        raise DataError(code, f"{refused} was refused: {exc.code} ({detail or exc.message}). {advice}") from None
 
 
 def upload_output_files(store: Store, outputs: Any, wd: Path, succeeded: bool,
