@@ -407,14 +407,15 @@ def _due_body(doc: Doc, now: float) -> tuple[dict[str, Any] | None, bool]:
 
 
 TaskWrites = list[tuple[Doc, dict[str, Any]]]
-# (document, fresh?) -> (settled body or None once gone, task writes, changed?); `fresh` inside the transaction
-SettledBody = Callable[[Doc, bool], tuple[dict[str, Any] | None, TaskWrites, bool]]
+# document -> (settled body or None once gone, task writes, changed?); called again inside the
+# write's transaction on the document as it is there
+SettledBody = Callable[[Doc], tuple[dict[str, Any] | None, TaskWrites, bool]]
 
 
 def _settle(store: Store, doc: Doc, settled_body: SettledBody) -> Doc | None:
     """Write back what became due for a job or schedule (and its tasks); None once it is gone."""
     for _ in range(5):
-        body, writes, changed = settled_body(doc, False)
+        body, writes, changed = settled_body(doc)
         if not changed:
             return doc
         try:
@@ -425,7 +426,7 @@ def _settle(store: Store, doc: Doc, settled_body: SettledBody) -> Doc | None:
                 if current.etag != doc.etag:
                     doc = current
                     continue
-                body, writes, changed = settled_body(current, True)
+                body, writes, changed = settled_body(current)
                 if current.kind == KIND_JOB:  # its life may just have ended: so may its auto pool's
                     auto_pools.release(store, current.parent, current.body, body)
                 if body is None:
@@ -774,10 +775,7 @@ def settle_job(store: Store, account: Doc, doc: Doc, now: float | None = None) -
     """The job at `now`, with what became due written back; None once its deletion finished."""
     at = clock.now() if now is None else now
 
-    def settled_body(current: Doc, _fresh: bool) -> tuple[dict[str, Any] | None, TaskWrites, bool]:
-        return _settled_job_body(store, account, current, at)
-
-    return _settle(store, doc, settled_body)
+    return _settle(store, doc, lambda current: _settled_job_body(store, account, current, at))
 
 
 JOBS = _Collection(KIND_JOB, "jobs", settle_job, errors.job_not_found, errors.job_state_conflict)
@@ -1408,7 +1406,7 @@ def settle_schedule(store: Store, account: Doc, doc: Doc, now: float | None = No
     None once its deletion finished."""
     at = clock.now() if now is None else now
     fired = schedules.fire(store, account, doc, at)  # first: runs due before doNotRunAfter still happen
-    return _settle(store, fired, lambda current, _fresh: _settled_schedule_body(current, at))
+    return _settle(store, fired, lambda current: _settled_schedule_body(current, at))
 
 
 SCHEDULES = _Collection(
